@@ -1,0 +1,235 @@
+"""The ``tunesmith`` command: a few verbs a musician can remember.
+
+Heavy libraries are imported inside each command, so ``tunesmith --help`` is instant.
+Problems the user can fix print one line and exit with status 2; nothing prints a traceback
+for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tunesmith.errors import TunesmithError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Train neural networks on music and generate new music with them.",
+)
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a TunesmithError into one line on stderr and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TunesmithError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, cells)])
+
+
+def print_samples(report: Any) -> None:
+    rows = [
+        [
+            t["file"],
+            t["title"][:28] or "-",
+            t["meter"] or "-",
+            t["key"] or "-",
+            t["length"],
+            "yes" if t["ended_cleanly"] else "cut",
+            "yes" if t["converts_to_midi"] else "no",
+            t["abc2midi_errors"],
+        ]
+        for t in report.tunes
+    ]
+    typer.echo(_table(["file", "title", "meter", "key", "length", "ended", "midi", "errors"], rows))
+    n = len(report.tunes)
+    typer.echo(
+        f"{sum(t['converts_to_midi'] for t in report.tunes)}/{n} convert to MIDI "
+        f"({100 * report.converted_share:.0f}%), {100 * report.clean_share:.0f}% with zero abc2midi errors; "
+        f"{report.chars_per_second:,.0f} chars/s"
+    )
+
+
+@app.command()
+@friendly
+def prepare(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.")],
+    corpus: Annotated[str | None, typer.Option(help="Built-in corpus: folk.")] = None,
+    input: Annotated[Path | None, typer.Option("--input", help="Your .abc file or folder (recursive).")] = None,
+    drop_fields: Annotated[str, typer.Option(help="Header fields to remove, e.g. T,N,Z.")] = "",
+    keep_comments: Annotated[bool, typer.Option(help="Keep % comment lines.")] = False,
+    val_fraction: Annotated[float, typer.Option(help="Share of tunes held out for validation.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the train/validation split.")] = 0,
+    max_chars: Annotated[int, typer.Option(help="Skip tunes longer than this many characters.")] = 5000,
+    max_tunes: Annotated[int, typer.Option(help="Keep only the first N tunes (0 = all).")] = 0,
+) -> None:
+    """Read a corpus, clean it, split it by tune and encode it as memmapped arrays."""
+    from tunesmith.pipeline.prepare import prepare as run_prepare
+
+    fields = [f for f in drop_fields.split(",") if f.strip()]
+    result = run_prepare(
+        out,
+        corpus=corpus,
+        input_path=input,
+        drop_fields=fields,
+        keep_comments=keep_comments,
+        val_fraction=val_fraction,
+        seed=seed,
+        max_chars=max_chars,
+        max_tunes=max_tunes,
+    )
+    m = result.meta
+    typer.echo(f"source       {m['source']} ({m['files']} files)")
+    typer.echo(f"tunes read   {m['tunes_read']}")
+    typer.echo(f"tunes kept   {m['tunes_kept']}")
+    skipped = sum(m["skipped"].values())
+    typer.echo(f"skipped      {skipped}" + ("" if skipped else " (none)"))
+    for reason, count in m["skipped"].items():
+        typer.echo(f"  {count:>6}  {reason}")
+    for split, c in m["counts"].items():
+        typer.echo(f"{split:<12} {c['tunes']} tunes, {c['tokens']:,} tokens")
+    typer.echo(f"vocabulary   {m['vocab_size']} symbols ({m['dtype']})")
+    typer.echo(f"wrote        {result.out}  (skipped list: {result.out / 'skipped.tsv'})  in {result.seconds:.1f} s")
+
+
+@app.command()
+@friendly
+def train(
+    preset: Annotated[str, typer.Option(help="Preset name (see 'tunesmith presets') or a YAML file.")],
+    data: Annotated[Path, typer.Option(help="Prepared dataset folder.")],
+    run: Annotated[Path, typer.Option(help="Run folder; re-running the same command resumes it.")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a setting: key=value.")] = None,
+    max_minutes: Annotated[float | None, typer.Option(help="Wall-clock budget for the run.")] = None,
+    accelerator: Annotated[str, typer.Option(help="Lightning accelerator: auto, cpu, gpu…")] = "auto",
+    devices: Annotated[str, typer.Option(help="Devices per node: auto or a number.")] = "auto",
+    num_nodes: Annotated[int, typer.Option(help="Machines taking part.")] = 1,
+    strategy: Annotated[str, typer.Option(help="Lightning strategy: auto, ddp…")] = "auto",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar (else one line per epoch).")] = True,
+) -> None:
+    """Train a model on a prepared dataset; checkpoints, metrics and samples go to the run folder."""
+    from tunesmith.pipeline.train import train as run_train
+    from tunesmith.training.trainer import Hardware
+
+    if not 1 <= num_nodes <= 4096:
+        raise TunesmithError(f"--num-nodes {num_nodes} must be between 1 and 4096")
+    if not (devices == "auto" or devices.isdigit() and 1 <= int(devices) <= 1024 or devices == "-1"):
+        raise TunesmithError(f"--devices {devices!r} must be auto, -1 or a number from 1 to 1024")
+    hardware = Hardware(accelerator, devices, num_nodes, strategy)
+    result = run_train(
+        preset, data, run, overrides=set_ or [], max_minutes=max_minutes, hardware=hardware, progress=progress
+    )
+    if result.resumed_from_step is not None:
+        typer.echo(f"resumed from step {result.resumed_from_step}")
+    best = f"{result.best_val_loss:.4f} nats/char" if result.best_val_loss is not None else "n/a"
+    typer.echo(f"{result.state}: epoch {result.epoch}, step {result.global_step}, best val loss {best}")
+    typer.echo(f"run folder   {result.run}  (metrics.csv, checkpoints/, samples/, tensorboard/)")
+
+
+@app.command()
+@friendly
+def sample(
+    model: Annotated[Path, typer.Argument(help="A run folder or a bundle folder.")],
+    num: Annotated[int, typer.Option(help="Number of tunes (1 to 1000).")] = 10,
+    temperature: Annotated[float, typer.Option(help="Above 0; lower is safer, higher is wilder.")] = 1.0,
+    top_k: Annotated[int, typer.Option(help="Sample among the K likeliest symbols (0 = all).")] = 0,
+    top_p: Annotated[float, typer.Option(help="Sample within this much probability mass (1 = all).")] = 1.0,
+    primer: Annotated[str, typer.Option(help=r"Start every tune with this ABC, e.g. 'M:6/8\nK:G\n'.")] = "",
+    max_length: Annotated[int, typer.Option(help="Cut tunes at this many characters (at most 20000).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same tunes.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Tunes generated together (1 to 1024).")] = 64,
+    checkpoint: Annotated[str, typer.Option(help="For runs: best or last.")] = "best",
+    out: Annotated[Path, typer.Option(help="Folder for NNN.abc, NNN.mid and samples.json.")] = Path("samples"),
+) -> None:
+    """Generate tunes and write them as ABC and MIDI, with a table of what converted."""
+    from tunesmith.bundle import load
+    from tunesmith.pipeline.sample import write_samples
+    from tunesmith.sampling import SampleSettings, unescape
+
+    if checkpoint not in ("best", "last"):
+        raise TunesmithError(f"--checkpoint {checkpoint!r} must be best or last")
+    settings = SampleSettings(
+        num=num,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        primer=unescape(primer),
+        max_length=max_length,
+        seed=seed,
+        batch_size=batch_size,
+    )
+    settings.check(vocab_size=10**9)  # range checks before the model is loaded; vocabulary checks follow
+    loaded = load(model, checkpoint)
+    report = write_samples(
+        loaded.model, loaded.representation, settings, out, extra={"model": str(model), "model_kind": loaded.kind}
+    )
+    print_samples(report)
+    typer.echo(f"wrote        {out}/  (samples.json has abc2midi's messages per tune)")
+
+
+@app.command()
+@friendly
+def export(
+    run: Annotated[Path, typer.Argument(help="A run folder.")],
+    out: Annotated[Path, typer.Option(help="Bundle folder to write.")],
+    checkpoint: Annotated[str, typer.Option(help="best or last.")] = "best",
+) -> None:
+    """Write a shareable bundle: model.safetensors + config, representation and versions as JSON."""
+    from tunesmith.bundle import export as run_export
+
+    if checkpoint not in ("best", "last"):
+        raise TunesmithError(f"--checkpoint {checkpoint!r} must be best or last")
+    path = run_export(run, out, checkpoint)
+    typer.echo(f"wrote bundle {path}  (" + ", ".join(sorted(p.name for p in path.iterdir())) + ")")
+
+
+@app.command()
+@friendly
+def demo(
+    minutes: Annotated[float, typer.Option(help="Training budget in minutes.")] = 5.0,
+    out: Annotated[Path, typer.Option(help="Where data, the run and the tunes go.")] = Path("demo-output"),
+    num: Annotated[int, typer.Option(help="Tunes to sample.")] = 5,
+    preset: Annotated[str, typer.Option(help="Preset to train.")] = "abc-lstm-demo",
+) -> None:
+    """Prepare the built-in folk corpus, train briefly, sample tunes and write ABC + MIDI."""
+    from tunesmith.pipeline.demo import run_demo
+
+    run_demo(minutes=minutes, out=out, num=num, preset=preset, echo=typer.echo, show=print_samples)
+
+
+@app.command()
+def presets() -> None:
+    """List the built-in presets."""
+    from tunesmith.config import load_preset, preset_names
+
+    for name in preset_names():
+        typer.echo(f"{name:<24} {' '.join(load_preset(name).description.split())[:100]}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

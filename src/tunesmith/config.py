@@ -1,0 +1,233 @@
+"""Typed run configuration: presets in YAML, ``--set a.b=value`` overrides with strict keys.
+
+A preset names every setting a run uses, so a run directory's ``config.yaml`` is the
+whole recipe. Overrides are checked against the dataclasses below: an unknown key or a
+value of the wrong type is an error, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from tunesmith.errors import TunesmithError
+
+
+@dataclass
+class DataConfig:
+    """What the model reads: the representation and how windows are cut from it."""
+
+    representation: str = "abc-char"
+    seq_len: int = 256  # tokens per training window (the truncated-BPTT length)
+    batch_size: int = 64
+
+
+@dataclass
+class ModelConfig:
+    """Architecture. Each model family reads the fields it needs."""
+
+    name: str = "lstm"  # a name from the model registry: rnn, lstm, gru
+    embed_dim: int = 64  # 0 feeds one-hot vectors, as the seeds did
+    hidden: int = 512
+    layers: int = 3
+    dropout: float = 0.5
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, budget, checkpoints and in-training samples."""
+
+    optimizer: str = "rmsprop"  # adam | adamw | rmsprop | adagrad | sgd
+    lr: float = 0.003
+    weight_decay: float = 0.0
+    momentum: float = 0.0  # sgd and rmsprop only
+    grad_clip: float = 5.0  # max gradient norm; 0 disables
+    schedule: str = "constant"  # constant | cosine | exponential | plateau
+    warmup_steps: int = 0
+    lr_decay: float = 0.97  # per-epoch factor (exponential) or on-plateau factor
+    min_lr: float = 0.0
+    max_epochs: int = 100
+    max_minutes: float = 0.0  # wall-clock budget for the whole run; 0 = none
+    patience: int = 6  # validations without improvement before stopping; 0 = never
+    checkpoint_minutes: float = 10.0  # also save last.ckpt this often inside long epochs
+    val_every_batches: int = 0  # validate every N training batches; 0 = once per epoch
+    limit_train_batches: int = 0  # cap batches per epoch (debug presets); 0 = all
+    limit_val_batches: int = 0
+    sample_every: int = 10  # write samples every N epochs; 0 = never
+    sample_count: int = 4
+    sample_max_length: int = 1000
+    seed: int = 0
+    precision: str = "32-true"
+
+
+@dataclass
+class Config:
+    """A whole recipe: what a preset file holds and what a run directory records."""
+
+    preset: str = ""
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "config") -> Config:
+        cfg = cls()
+        for key, value in raw.items():
+            section = getattr(cfg, key, None) if key in _SECTIONS else None
+            if key in ("preset", "description"):
+                setattr(cfg, key, str(value))
+            elif section is not None and isinstance(value, dict):
+                for sub, subvalue in value.items():
+                    _assign(cfg, f"{key}.{sub}", subvalue, source)
+            else:
+                raise TunesmithError(f"{source}: unknown setting '{key}'")
+        return cfg
+
+
+_SECTIONS = ("data", "model", "train")
+
+# Settings a user may change when resuming a run: they extend or shorten the budget
+# but do not change what is being learned.
+BUDGET_KEYS = frozenset(
+    {
+        "train.max_epochs",
+        "train.max_minutes",
+        "train.patience",
+        "train.checkpoint_minutes",
+        "train.sample_every",
+        "train.sample_count",
+        "train.sample_max_length",
+    }
+)
+
+
+def all_keys() -> list[str]:
+    """Every ``section.name`` that ``--set`` accepts."""
+    return [f"{s}.{f.name}" for s in _SECTIONS for f in dataclasses.fields(getattr(Config(), s))]
+
+
+def _coerce(raw: Any, kind: type, key: str, source: str) -> Any:
+    """Turn a YAML value or a command-line string into ``kind``, or say why not."""
+    text = raw if isinstance(raw, str) else None
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            if text is not None and text.lower() in ("true", "yes", "1", "false", "no", "0"):
+                return text.lower() in ("true", "yes", "1")
+            raise ValueError
+        if kind is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            return int(raw) if text is None else int(text, 10)
+        if kind is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)
+        if kind is str:
+            if isinstance(raw, (dict, list)):
+                raise ValueError
+            return str(raw)
+    except ValueError:
+        pass
+    raise TunesmithError(f"{source}: '{key}' needs a {kind.__name__}, got {raw!r}")
+
+
+def _assign(cfg: Config, key: str, raw: Any, source: str) -> None:
+    parts = key.split(".")
+    if len(parts) != 2 or parts[0] not in _SECTIONS:
+        raise TunesmithError(f"{source}: unknown setting '{key}' (settings look like train.lr)")
+    section = getattr(cfg, parts[0])
+    hints = get_type_hints(type(section))
+    if parts[1] not in hints:
+        known = ", ".join(k for k in all_keys() if k.startswith(parts[0] + "."))
+        raise TunesmithError(f"{source}: unknown setting '{key}'; {parts[0]} has: {known}")
+    setattr(section, parts[1], _coerce(raw, hints[parts[1]], key, source))
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    """Apply ``key=value`` strings to a copy of ``cfg``."""
+    cfg = Config.from_dict(cfg.to_dict())
+    for item in overrides:
+        if "=" not in item:
+            raise TunesmithError(f"--set '{item}': expected key=value, e.g. train.lr=0.001")
+        key, value = item.split("=", 1)
+        _assign(cfg, key.strip(), value.strip(), "--set")
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    """Range checks that types alone cannot express."""
+    d, m, t = cfg.data, cfg.model, cfg.train
+    checks = [
+        (1 <= d.seq_len <= 65536, "data.seq_len must be between 1 and 65536"),
+        (1 <= d.batch_size <= 8192, "data.batch_size must be between 1 and 8192"),
+        (0 <= m.embed_dim <= 65536, "model.embed_dim must be between 0 and 65536"),
+        (1 <= m.hidden <= 65536, "model.hidden must be between 1 and 65536"),
+        (1 <= m.layers <= 64, "model.layers must be between 1 and 64"),
+        (0.0 <= m.dropout < 1.0, "model.dropout must be in [0, 1)"),
+        (t.lr > 0, "train.lr must be positive"),
+        (t.max_epochs >= 1, "train.max_epochs must be at least 1"),
+        (t.max_minutes >= 0, "train.max_minutes must be 0 (no limit) or positive"),
+        (t.patience >= 0, "train.patience must be 0 (never stop early) or positive"),
+        (t.checkpoint_minutes > 0, "train.checkpoint_minutes must be positive"),
+        (t.grad_clip >= 0, "train.grad_clip must be 0 (off) or positive"),
+        (0 <= t.sample_count <= 64, "train.sample_count must be between 0 and 64"),
+        (1 <= t.sample_max_length <= 20000, "train.sample_max_length must be between 1 and 20000"),
+        (0.0 < t.lr_decay <= 1.0, "train.lr_decay must be in (0, 1]"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise TunesmithError(message)
+
+
+def preset_names() -> list[str]:
+    files = resources.files("tunesmith.presets").iterdir()
+    return sorted(p.name[:-5] for p in files if p.name.endswith(".yaml"))
+
+
+def load_preset(name: str) -> Config:
+    """A built-in preset by name, or a YAML file by path."""
+    path = Path(name)
+    if name.endswith((".yaml", ".yml")) and path.is_file():
+        text, source = path.read_text(), str(path)
+    else:
+        resource = resources.files("tunesmith.presets") / f"{name}.yaml"
+        if not resource.is_file():
+            raise TunesmithError(f"unknown preset '{name}'; choose one of: {', '.join(preset_names())}")
+        text, source = resource.read_text(), f"preset {name}"
+    raw = yaml.safe_load(text) or {}
+    if not isinstance(raw, dict):
+        raise TunesmithError(f"{source}: expected a mapping of settings")
+    cfg = Config.from_dict(raw, source)
+    cfg.preset = cfg.preset or path.stem
+    validate(cfg)
+    return cfg
+
+
+def save_config(cfg: Config, path: Path) -> None:
+    path.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def read_config(path: Path) -> Config:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise TunesmithError(f"cannot read {path}: {exc}") from None
+    return Config.from_dict(raw or {}, str(path))
+
+
+def differences(a: Config, b: Config) -> list[str]:
+    """Keys whose values differ between two configs, as ``section.name``."""
+    da, db = a.to_dict(), b.to_dict()
+    return [f"{s}.{k}" for s in _SECTIONS for k in da[s] if da[s][k] != db[s][k]]

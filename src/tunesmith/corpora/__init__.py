@@ -1,0 +1,55 @@
+"""Where music comes from: built-in corpora shipped inside installed packages, and user folders.
+
+Nothing here touches the network: the built-in corpora are files that ``pip install music21``
+already put on disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tunesmith.errors import TunesmithError
+
+
+@dataclass(frozen=True)
+class BuiltinCorpus:
+    name: str
+    kind: str  # "abc" today; "midi" and "audio" corpora join later
+    description: str
+    folders: tuple[str, ...]  # below music21/corpus
+
+    def files(self) -> list[Path]:
+        root = music21_corpus_root()
+        found: list[Path] = []
+        for folder in self.folders:
+            found += sorted((root / folder).rglob("*.abc"))
+        if not found:
+            raise TunesmithError(f"built-in corpus '{self.name}' has no files under {root}; is music21 installed?")
+        return found
+
+
+BUILTIN: dict[str, BuiltinCorpus] = {
+    "folk": BuiltinCorpus(
+        "folk",
+        "abc",
+        "music21's ABC folk collections: O'Neill's 1850, Ryan's Mammoth, Aird's Airs, "
+        "the Essen folksongs and the misc folk files (about 12,900 tunes)",
+        ("oneills1850", "ryansMammoth", "airdsAirs", "essenFolksong", "miscFolk"),
+    ),
+}
+
+
+def music21_corpus_root() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("music21")
+    if spec is None or not spec.origin:
+        raise TunesmithError("music21 is not installed; it provides the built-in corpora")
+    return Path(spec.origin).parent / "corpus"
+
+
+def builtin(name: str) -> BuiltinCorpus:
+    if name not in BUILTIN:
+        raise TunesmithError(f"unknown corpus '{name}'; built-in corpora: {', '.join(BUILTIN)}")
+    return BUILTIN[name]

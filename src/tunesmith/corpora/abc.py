@@ -1,0 +1,167 @@
+"""Read ABC tunebooks into clean, one-tune-per-string text.
+
+A tunebook is split on ``X:`` lines; a tune ends at the next ``X:`` or at a blank line,
+as the ABC standard says. Cleaning is deliberately light and stated:
+
+- full-line ``%`` comments and ``%%`` directives are dropped (unless ``keep_comments``);
+- the ``X:`` line is dropped: its number is bookkeeping, and decoding writes a fresh one;
+- fields named in ``drop_fields`` are dropped (seed 000 removed titles and notes);
+- ``T: Title`` becomes ``T:Title`` and trailing spaces go, so the model does not have to
+  learn each transcriber's spacing habits.
+
+Every tune that is not kept is counted under one reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tunesmith.errors import TunesmithError
+
+ABC_SUFFIXES = (".abc",)
+_FIELD = re.compile(r"^([A-Za-z]):[ \t]*")
+_X_LINE = re.compile(r"^X:", re.MULTILINE)
+
+# Reasons a tune (or a whole file) is skipped; the keys appear in reports and skipped.tsv.
+SKIP_REASONS = {
+    "no_key": "no K: field",
+    "empty": "empty (no music after K:)",
+    "not_text": "not text (binary or not UTF-8); counts files",
+    "too_long": "over the length limit",
+    "duplicate": "exact duplicate of a kept tune",
+}
+
+
+@dataclass
+class Tune:
+    """One cleaned tune and where it came from."""
+
+    text: str
+    source: str
+    ref: str  # the X: number as written, for finding it again
+
+
+@dataclass
+class ReadReport:
+    """What reading a corpus found: counts for people, records for ``skipped.tsv``."""
+
+    files: int = 0
+    read: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    records: list[tuple[str, str, str]] = field(default_factory=list)  # (source, ref, reason)
+
+    def skip(self, source: str, ref: str, reason: str) -> None:
+        self.skipped[reason] += 1
+        self.records.append((source, ref, reason))
+
+
+def find_abc_files(root: Path) -> list[Path]:
+    """``root`` itself if it is a file, else every ``.abc`` file below it, sorted."""
+    if not root.exists():
+        raise TunesmithError(f"input {root} does not exist")
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in ABC_SUFFIXES and p.is_file())
+
+
+def split_tunebook(text: str) -> list[str]:
+    """Raw tunes of a tunebook: each starts at an ``X:`` line; text before the first is dropped."""
+    starts = [m.start() for m in _X_LINE.finditer(text)]
+    return [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=False)]
+
+
+def clean_tune(raw: str, drop_fields: frozenset[str], keep_comments: bool) -> tuple[str, str]:
+    """Return ``(ref, cleaned text)``. The text has no ``X:`` line and ends with a newline."""
+    lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ref = lines[0][2:].strip()
+    kept: list[str] = []
+    for line in lines[1:]:
+        line = line.rstrip()
+        if not line:
+            if kept:  # a blank line ends the tune
+                break
+            continue
+        if line.startswith("%") and not keep_comments:
+            continue
+        match = _FIELD.match(line)
+        if match:
+            if match.group(1) in drop_fields or match.group(1) == "X":
+                continue
+            line = f"{match.group(1)}:{line[match.end() :]}"
+        kept.append(line)
+    return ref, "".join(line + "\n" for line in kept)
+
+
+def _body_after_key(text: str) -> str | None:
+    """The music after the first ``K:`` line, or None if there is no ``K:`` field."""
+    match = re.search(r"^K:.*$", text, re.MULTILINE)
+    return None if match is None else text[match.end() :]
+
+
+def read_tunes(
+    files: Iterable[Path],
+    *,
+    drop_fields: Iterable[str] = (),
+    keep_comments: bool = False,
+    max_chars: int = 5000,
+    max_tunes: int = 0,
+    base: Path | None = None,
+) -> tuple[list[Tune], ReadReport]:
+    """Read, split and clean every tune in ``files``; keep at most ``max_tunes`` (0 = all)."""
+    drop = frozenset(f.strip().upper() if len(f.strip()) == 1 else f.strip() for f in drop_fields if f.strip())
+    report = ReadReport()
+    tunes: list[Tune] = []
+    seen: set[bytes] = set()
+    for path in files:
+        report.files += 1
+        source = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)
+        try:
+            data = path.read_bytes()
+            if b"\x00" in data:
+                raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            report.skip(source, "", "not_text")
+            continue
+        except OSError as exc:
+            raise TunesmithError(f"cannot read {path}: {exc.strerror}") from None
+        for raw in split_tunebook(text):
+            report.read += 1
+            ref, tune = clean_tune(raw, drop, keep_comments)
+            body = _body_after_key(tune)
+            if body is None:
+                report.skip(source, ref, "no_key")
+            elif not body.strip():
+                report.skip(source, ref, "empty")
+            elif len(tune) > max_chars:
+                report.skip(source, ref, "too_long")
+            else:
+                digest = hashlib.blake2b(tune.encode(), digest_size=16).digest()
+                if digest in seen:
+                    report.skip(source, ref, "duplicate")
+                    continue
+                seen.add(digest)
+                tunes.append(Tune(tune, source, ref))
+                if max_tunes and len(tunes) >= max_tunes:
+                    return tunes, report
+    return tunes, report
+
+
+def header_fields(abc: str) -> dict[str, str]:
+    """First value of each header field up to and including ``K:`` (title, meter, key…)."""
+    fields: dict[str, str] = {}
+    for line in abc.split("\n"):
+        match = _FIELD.match(line)
+        if not match:
+            if fields.get("K") is not None:
+                break
+            continue
+        fields.setdefault(match.group(1), line[match.end() :].strip())
+        if match.group(1) == "K":
+            break
+    return fields

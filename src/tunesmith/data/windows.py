@@ -1,0 +1,95 @@
+"""Training windows cut from a token stream, resumable mid-epoch.
+
+Each epoch cuts the split's stream into windows of ``seq_len + 1`` tokens at a random phase,
+shuffles them with a generator seeded by ``(seed, epoch)``, and deals them out to ranks. The
+loader counts the batches it has handed out and saves that count in every checkpoint
+(Lightning calls ``state_dict``), so a run killed mid-epoch resumes at the next unseen batch
+with exactly the data order the uninterrupted run would have used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+
+class WindowSampler:
+    """Window start offsets for one rank, batch by batch."""
+
+    def __init__(
+        self,
+        n_tokens: int,
+        seq_len: int,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        self.seq_len, self.batch_size, self.shuffle, self.seed = seq_len, batch_size, shuffle, seed
+        self.rank, self.world_size = rank, world_size
+        self.n_windows = max(0, (n_tokens - seq_len) // seq_len)
+        self.per_rank = self.n_windows // world_size
+        drop_last = shuffle and self.per_rank >= batch_size
+        self.n_batches = self.per_rank // batch_size if drop_last else -(-self.per_rank // batch_size)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+    def batches(self, skip: int = 0) -> Iterator[np.ndarray]:
+        if self.shuffle:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            phase = int(rng.integers(0, self.seq_len))
+            order = rng.permutation(self.n_windows)
+        else:
+            phase, order = 0, np.arange(self.n_windows)
+        mine = order[self.rank :: self.world_size][: self.per_rank]
+        starts = phase + mine.astype(np.int64) * self.seq_len
+        for b in range(skip, self.n_batches):
+            yield starts[b * self.batch_size : (b + 1) * self.batch_size]
+
+
+class WindowLoader:
+    """An iterable of ``(inputs, targets)`` LongTensor pairs of shape ``(batch, seq_len)``.
+
+    It exposes ``sampler.set_epoch`` (which Lightning calls each epoch) and
+    ``state_dict``/``load_state_dict`` (which Lightning saves in checkpoints).
+    """
+
+    def __init__(self, stream: np.ndarray, sampler: WindowSampler):
+        self.stream = stream
+        self.sampler = sampler
+        self.batch_sampler = None  # Lightning inspects DataLoader-like attributes
+        self._offsets = np.arange(sampler.seq_len + 1, dtype=np.int64)
+        self._served = 0
+        self._resume: tuple[int, int] | None = None  # (epoch, batches already served)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        skip = 0
+        if self._resume is not None:
+            epoch, served = self._resume
+            self._resume = None
+            if epoch == self.sampler.epoch:
+                skip = served
+        self._served = skip
+        for starts in self.sampler.batches(skip):
+            window = torch.from_numpy(self.stream[starts[:, None] + self._offsets].astype(np.int64))
+            self._served += 1
+            yield window[:, :-1], window[:, 1:]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.sampler.epoch, "served": self._served}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._resume = (int(state["epoch"]), int(state["served"]))

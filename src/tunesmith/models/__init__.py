@@ -1,0 +1,40 @@
+"""Model registry. Models are plain ``nn.Module``s that know nothing of optimisers or data.
+
+Every token model has the same forward signature::
+
+    logits, state = model(tokens, state=None)   # tokens: (batch, time) int64
+                                                  # logits: (batch, time, vocab)
+
+``state`` is whatever the model carries between calls (recurrent state, a key/value cache);
+``model.select_state(state, rows)`` keeps some batch rows, so a sampler can drop finished tunes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from tunesmith.errors import TunesmithError
+
+REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register(*names: str) -> Callable:
+    def wrap(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        for name in names:
+            REGISTRY[name] = factory
+        return factory
+
+    return wrap
+
+
+def build(name: str, vocab_size: int, **hyper: Any) -> nn.Module:
+    """Build a registered model; ``hyper`` holds the model section of the config."""
+    if name not in REGISTRY:
+        raise TunesmithError(f"unknown model '{name}'; known: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name](name=name, vocab_size=vocab_size, **hyper)
+
+
+from tunesmith.models import rnn  # noqa: E402,F401  (registers rnn, lstm, gru)

@@ -1,0 +1,73 @@
+"""Recurrent character models: the RNN, LSTM and GRU families the seeds compared.
+
+Tokens are embedded (or one-hot encoded when ``embed_dim`` is 0, as in seed 002), run
+through a stack of PyTorch's fused recurrent layers, and projected back to the vocabulary.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tunesmith.models import register
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
+
+
+class RecurrentLM(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        cell: str = "lstm",
+        embed_dim: int = 64,
+        hidden: int = 512,
+        layers: int = 1,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.vocab_size, self.cell, self.embed_dim = vocab_size, cell, embed_dim
+        self.embed = nn.Embedding(vocab_size, embed_dim) if embed_dim > 0 else None
+        self.rnn = CELLS[cell](
+            embed_dim or vocab_size,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, vocab_size)
+
+    def features(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        """Top-layer hidden states for every position, and the state after the last one."""
+        x = self.embed(tokens) if self.embed is not None else F.one_hot(tokens, self.vocab_size).float()
+        out, state = self.rnn(self.drop(x), state)
+        return out, state
+
+    def forward(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        out, state = self.features(tokens, state)
+        return self.head(self.drop(out)), state
+
+    @staticmethod
+    def select_state(state: State, rows: torch.Tensor) -> State:
+        """Keep batch ``rows`` of a state (the batch is dimension 1 for PyTorch's RNNs)."""
+        if state is None:
+            return None
+        if isinstance(state, tuple):
+            return tuple(s.index_select(1, rows) for s in state)
+        return state.index_select(1, rows)
+
+
+@register("rnn", "lstm", "gru")
+def build(name: str, vocab_size: int, **hyper: Any) -> RecurrentLM:
+    return RecurrentLM(
+        vocab_size,
+        cell=name,
+        embed_dim=hyper.get("embed_dim", 64),
+        hidden=hyper.get("hidden", 512),
+        layers=hyper.get("layers", 1),
+        dropout=hyper.get("dropout", 0.0),
+    )

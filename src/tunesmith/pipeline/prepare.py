@@ -1,0 +1,123 @@
+"""``tunesmith prepare``: corpus files → a prepared dataset folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunesmith import corpora
+from tunesmith.corpora.abc import SKIP_REASONS, find_abc_files, read_tunes
+from tunesmith.data.prepared import write_meta, write_split
+from tunesmith.errors import TunesmithError
+from tunesmith.representations import get as get_representation
+
+MAX_TUNE_CHARS = 100_000
+
+
+@dataclass
+class PrepareResult:
+    out: Path
+    meta: dict[str, Any]
+    seconds: float
+
+
+def prepare(
+    out: Path | str,
+    *,
+    corpus: str | None = None,
+    input_path: Path | str | None = None,
+    representation: str = "abc-char",
+    drop_fields: list[str] | None = None,
+    keep_comments: bool = False,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    max_chars: int = 5000,
+    max_tunes: int = 0,
+) -> PrepareResult:
+    """Read, clean, split by tune (seeded) and encode a corpus into ``out``."""
+    started = time.perf_counter()
+    out = Path(out)
+    if (corpus is None) == (input_path is None):
+        raise TunesmithError("give exactly one of --corpus NAME or --input PATH")
+    if not 0.0 < val_fraction < 1.0:
+        raise TunesmithError(f"--val-fraction {val_fraction} must be between 0 and 1")
+    if not 1 <= max_chars <= MAX_TUNE_CHARS:
+        raise TunesmithError(f"--max-chars {max_chars} must be between 1 and {MAX_TUNE_CHARS}")
+    if max_tunes < 0:
+        raise TunesmithError(f"--max-tunes {max_tunes} must be 0 (all) or positive")
+    if representation != "abc-char":
+        raise TunesmithError(f"representation '{representation}' cannot be prepared from ABC files; use abc-char")
+
+    if corpus is not None:
+        files, source, base = corpora.builtin(corpus).files(), f"builtin:{corpus}", corpora.music21_corpus_root()
+    else:
+        root = Path(input_path).expanduser()
+        files, source, base = find_abc_files(root), str(root.resolve()), root if root.is_dir() else root.parent
+        if not files:
+            raise TunesmithError(f"no .abc files found in {root}")
+    tunes, report = read_tunes(
+        files,
+        drop_fields=drop_fields or [],
+        keep_comments=keep_comments,
+        max_chars=max_chars,
+        max_tunes=max_tunes,
+        base=base,
+    )
+    if not tunes:
+        where = corpus or input_path
+        raise TunesmithError(
+            f"no ABC tunes found in {where} ({report.files} files read, "
+            f"{sum(report.skipped.values())} skipped); tunes need an X: line and a K: field"
+        )
+    if len(tunes) < 2:
+        raise TunesmithError(f"only one usable tune in {corpus or input_path}; need at least two to split")
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(tunes))
+    n_val = min(len(tunes) - 1, max(1, round(len(tunes) * val_fraction)))
+    split_of = {"val": np.sort(order[:n_val]), "train": np.sort(order[n_val:])}
+
+    rep = get_representation(representation).fit([t.text for t in tunes])
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("train.bin", "val.bin", "train.idx", "val.idx"):
+        (out / stale).unlink(missing_ok=True)
+    counts: dict[str, Any] = {}
+    for split, index in split_of.items():
+        tokens = write_split(out, split, [rep.encode(tunes[i].text) for i in index], rep.dtype)
+        counts[split] = {"tunes": int(index.size), "tokens": tokens}
+        (out / f"{split}_sources.json").write_text(json.dumps([[tunes[i].source, tunes[i].ref] for i in index]))
+    with (out / "skipped.tsv").open("w") as f:
+        f.write("source\tref\treason\n")
+        for src, ref, reason in report.records:
+            f.write(f"{src}\t{ref}\t{SKIP_REASONS[reason]}\n")
+    meta = {
+        "source": source,
+        "files": report.files,
+        "tunes_read": report.read,
+        "tunes_kept": len(tunes),
+        "skipped": {SKIP_REASONS[k]: v for k, v in sorted(report.skipped.items())},
+        "split": {"seed": seed, "val_fraction": val_fraction, "by": "tune"},
+        "counts": counts,
+        "vocab_size": rep.vocab_size,
+        "dtype": np.dtype(rep.dtype).name,
+        "cleaning": {
+            "drop_fields": sorted(drop_fields or []),
+            "keep_comments": keep_comments,
+            "max_chars": max_chars,
+            "max_tunes": max_tunes,
+        },
+    }
+    write_meta(out, rep, meta)
+    return PrepareResult(out, meta, time.perf_counter() - started)
+
+
+def remove_prepared(out: Path) -> None:
+    """Delete a prepared folder (used by the demo to start clean)."""
+    if (out / "meta.json").is_file():
+        shutil.rmtree(out)

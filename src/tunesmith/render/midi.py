@@ -1,0 +1,97 @@
+"""ABC → MIDI with abc2midi (the one symusic ships and uses), with its messages kept.
+
+symusic's ``Score.from_abc`` runs the same bundled ``abc2midi`` program but lets its
+messages go to the terminal. We run it ourselves, in a subprocess with a time limit (a
+garbled tune must not hang or crash the caller), parse its ``Error``/``Warning`` lines,
+and then load the MIDI it wrote with symusic to confirm it holds notes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tunesmith.errors import TunesmithError
+
+_MESSAGE = re.compile(r"^(Error|Warning)\b.*$", re.MULTILINE)
+
+
+@dataclass
+class Conversion:
+    """What abc2midi made of one tune."""
+
+    converted: bool  # a MIDI file with at least one note was written
+    errors: int
+    warnings: int
+    notes: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def abc2midi_path() -> str:
+    """The abc2midi binary: ``TUNESMITH_ABC2MIDI``, else the one inside symusic."""
+    if os.environ.get("TUNESMITH_ABC2MIDI"):
+        return os.environ["TUNESMITH_ABC2MIDI"]
+    import importlib.util
+
+    spec = importlib.util.find_spec("symusic")
+    if spec is None or not spec.origin:
+        raise TunesmithError("symusic is not installed; it provides abc2midi")
+    exe = Path(spec.origin).parent / "bin" / ("abc2midi.exe" if os.name == "nt" else "abc2midi")
+    if not exe.is_file():
+        raise TunesmithError(f"abc2midi is missing from symusic ({exe})")
+    return str(exe)
+
+
+def abc_to_midi(abc: str, midi_path: Path | str | None = None, timeout: float = 20.0) -> Conversion:
+    """Convert one tune (with its ``X:`` line); write ``midi_path`` if it converts."""
+    import symusic
+
+    with tempfile.TemporaryDirectory(prefix="tunesmith-abc-") as tmp:
+        src, dst = Path(tmp) / "tune.abc", Path(tmp) / "tune.mid"
+        src.write_text(abc, encoding="utf-8")
+        try:
+            proc = subprocess.run(
+                [abc2midi_path(), str(src), "-o", str(dst)],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                cwd=tmp,
+            )
+            output = proc.stdout + proc.stderr
+            crashed = proc.returncode < 0
+        except subprocess.TimeoutExpired:
+            return Conversion(False, 1, 0, messages=[f"Error: abc2midi took longer than {timeout:g} s"])
+        messages = [m.group(0).strip() for m in _MESSAGE.finditer(output)]
+        errors = sum(m.startswith("Error") for m in messages)
+        warnings = len(messages) - errors
+        if crashed:
+            messages.append(f"Error: abc2midi crashed (signal {-proc.returncode})")
+            errors += 1
+        notes = 0
+        if dst.is_file() and dst.stat().st_size > 0:
+            try:
+                score = symusic.Score(str(dst))
+                notes = sum(len(t.notes) for t in score.tracks)
+            except Exception as exc:  # symusic raises plain RuntimeError/ValueError on bad MIDI
+                messages.append(f"Error: the MIDI abc2midi wrote does not load ({exc})")
+                errors += 1
+        converted = notes > 0
+        if converted and midi_path is not None:
+            Path(midi_path).write_bytes(dst.read_bytes())
+        return Conversion(converted, errors, warnings, notes, messages)
+
+
+def convert_many(tunes: list[str], midi_paths: list[Path | None], workers: int | None = None) -> list[Conversion]:
+    """Convert several tunes in parallel (each in its own abc2midi process)."""
+    workers = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(abc_to_midi, tunes, midi_paths))

@@ -1,0 +1,79 @@
+"""The representation interface: music in, arrays out, and back again.
+
+A representation is fitted to a corpus (a vocabulary, a frame size…), saved as JSON next
+to every prepared dataset, run and bundle, and restored from that JSON alone, so a model
+can always be read back without the corpus it was trained on.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tunesmith.errors import TunesmithError
+
+REGISTRY: dict[str, type[Representation]] = {}
+
+
+def register(cls: type[Representation]) -> type[Representation]:
+    """Class decorator: make a representation available by its ``name``."""
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+class Representation(ABC):
+    name: ClassVar[str]
+    kind: ClassVar[str]  # "tokens" (a vocabulary) or "frames" (vectors)
+
+    @classmethod
+    @abstractmethod
+    def fit(cls, items: list[Any]) -> Representation:
+        """Build the representation's state (e.g. its vocabulary) from a corpus."""
+
+    @abstractmethod
+    def encode(self, item: Any) -> np.ndarray:
+        """One piece of music as an array, with its start/end markers."""
+
+    @abstractmethod
+    def decode(self, array: np.ndarray) -> Any:
+        """An array (a generated one included) back to music."""
+
+    @abstractmethod
+    def state(self) -> dict[str, Any]:
+        """The JSON-safe state that ``from_state`` needs."""
+
+    @classmethod
+    @abstractmethod
+    def from_state(cls, state: dict[str, Any]) -> Representation: ...
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, **self.state()}
+
+
+class TokenRepresentation(Representation):
+    """A representation whose arrays are integer token ids with start and end markers."""
+
+    kind = "tokens"
+    start_id: int
+    end_id: int
+
+    @property
+    @abstractmethod
+    def vocab_size(self) -> int: ...
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The narrowest unsigned type that holds every id: a char vocabulary fits in one byte."""
+        return np.dtype(np.uint8 if self.vocab_size <= 256 else np.uint16 if self.vocab_size <= 65536 else np.uint32)
+
+
+def from_json(data: dict[str, Any]) -> Representation:
+    name = data.get("name")
+    if name not in REGISTRY:
+        raise TunesmithError(f"unknown representation '{name}'; known: {', '.join(sorted(REGISTRY))}")
+    try:
+        return REGISTRY[name].from_state(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TunesmithError(f"representation '{name}' has a malformed state: {exc}") from None

@@ -1,0 +1,1 @@
+"""Training: the LightningModule, callbacks, optimisers and the Trainer for a run directory."""

@@ -1,0 +1,50 @@
+"""Shared fixtures: a small prepared folk corpus and a way to run the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 600,
+    env: dict | None = None,
+) -> subprocess.CompletedProcess:
+    """Run ``tunesmith ARGS`` in a fresh interpreter, as a user would."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tunesmith.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env=full_env,
+    )
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400 folk tunes, prepared once for the whole session."""
+    from tunesmith.pipeline.prepare import prepare
+
+    out = tmp_path_factory.mktemp("data") / "folk-small"
+    prepare(out, corpus="folk", max_tunes=400)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_run(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished debug run, shared by the sampling and export tests."""
+    from tunesmith.pipeline.train import train
+
+    run = tmp_path_factory.mktemp("runs") / "debug"
+    train("abc-lstm-debug", small_data, run, progress=False)
+    return run
