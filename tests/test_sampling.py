@@ -1,0 +1,124 @@
+"""Sampling: determinism, filters, primers, cut tunes, and bundles that match their runs."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tunesmith import bundle
+from tunesmith.errors import TunesmithError
+from tunesmith.pipeline.sample import write_samples
+from tunesmith.sampling import SampleSettings, filter_logits, generate, unescape
+
+
+def _texts(loaded: bundle.LoadedModel, **kw) -> list[tuple[str, bool]]:
+    out = generate(loaded.model, loaded.representation, SampleSettings(**kw))
+    return [(loaded.representation.decode(g.tokens), g.ended) for g in out]
+
+
+def test_same_seed_same_tunes(trained_run: Path) -> None:
+    loaded = bundle.load(trained_run)
+    a = _texts(loaded, num=6, seed=5, max_length=300)
+    assert a == _texts(loaded, num=6, seed=5, max_length=300)
+    assert a != _texts(loaded, num=6, seed=6, max_length=300)
+    assert len({t for t, _ in a}) > 1  # tunes within a batch differ
+
+
+def test_batched_and_one_at_a_time_give_valid_tunes(trained_run: Path) -> None:
+    loaded = bundle.load(trained_run)
+    for batch in (1, 4):
+        for text, ended in _texts(loaded, num=4, batch_size=batch, max_length=150, seed=1):
+            assert len(text) <= 150
+            assert ended or len(text) == 150  # cut tunes are exactly at the limit and flagged
+
+
+def test_greedy_top_k_ignores_the_seed(trained_run: Path) -> None:
+    loaded = bundle.load(trained_run)
+    assert _texts(loaded, num=2, top_k=1, seed=1, max_length=80) == _texts(loaded, num=2, top_k=1, seed=9,
+                                                                            max_length=80)
+
+
+def test_primer_starts_every_tune(trained_run: Path) -> None:
+    loaded = bundle.load(trained_run)
+    primer = unescape(r"M:6/8\nL:1/8\nK:G\n")
+    assert primer == "M:6/8\nL:1/8\nK:G\n"
+    for text, _ in _texts(loaded, num=3, primer=primer, max_length=120):
+        assert text.startswith(primer)
+
+
+def test_filters_keep_the_right_tokens() -> None:
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    assert torch.isfinite(filter_logits(logits, 2, 1.0)).tolist() == [[True, True, False, False]]
+    assert torch.isfinite(filter_logits(logits, 0, 0.7)).tolist() == [[True, True, False, False]]
+    assert torch.isfinite(filter_logits(logits, 0, 0.1)).tolist() == [[True, False, False, False]]
+
+
+def test_bundle_gives_the_same_logits_as_its_run(trained_run: Path, tmp_path: Path) -> None:
+    out = bundle.export(trained_run, tmp_path / "bundle")
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors", "representation.json",
+                                                     "versions.json"]
+    assert {"torch", "lightning", "tunesmith"} <= json.loads((out / "versions.json").read_text()).keys()
+    run, shared = bundle.load(trained_run), bundle.load(out)
+    tokens = torch.tensor([run.representation.encode("M:6/8\nK:G\nGAB|\n")], dtype=torch.long)
+    with torch.no_grad():
+        assert torch.equal(run.model(tokens)[0], shared.model(tokens)[0])
+    settings = dict(num=3, seed=2, max_length=200)
+    assert _texts(run, **settings) == _texts(shared, **settings)
+
+
+def test_loading_a_bundle_unpickles_nothing(trained_run: Path, tmp_path: Path, monkeypatch) -> None:
+    out = bundle.export(trained_run, tmp_path / "bundle")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a bundle load tried to unpickle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    monkeypatch.setattr(torch, "load", refuse)
+    loaded = bundle.load(out)
+    assert loaded.kind == "bundle"
+
+
+def test_write_samples_reports_each_tune(trained_run: Path, tmp_path: Path) -> None:
+    loaded = bundle.load(trained_run)
+    report = write_samples(loaded.model, loaded.representation, SampleSettings(num=3, max_length=200),
+                           tmp_path / "s")
+    summary = json.loads((tmp_path / "s" / "samples.json").read_text())
+    assert len(summary["tunes"]) == 3 and summary["converted_share"] == report.converted_share
+    for tune in summary["tunes"]:
+        assert (tmp_path / "s" / tune["file"]).read_text().startswith("X:")
+        assert set(tune) >= {"length", "ended_cleanly", "converts_to_midi", "abc2midi_errors", "abc2midi_warnings"}
+        assert (tune["midi"] is not None) == tune["converts_to_midi"]
+        if tune["midi"]:
+            assert (tmp_path / "s" / tune["midi"]).read_bytes()[:4] == b"MThd"
+        errors = sum(m.startswith("Error") for m in tune["messages"])
+        assert errors == min(tune["abc2midi_errors"], 20)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (dict(temperature=0.0), "--temperature 0.0 is out of range"),
+        (dict(temperature=-1.0), "--temperature -1.0 is out of range"),
+        (dict(num=1001), "--num 1001 is out of range: choose 1 to 1000"),
+        (dict(top_p=0.0), "--top-p 0.0 is out of range"),
+        (dict(max_length=20001), "--max-length 20001 is out of range"),
+        (dict(primer="K:C\n", max_length=3), "--primer \\(4 characters\\) must be shorter"),
+    ],
+)
+def test_bad_settings_are_refused(settings: dict, message: str) -> None:
+    with pytest.raises(TunesmithError, match=message):
+        SampleSettings(**settings).check(vocab_size=100)
+
+
+def test_generated_tokens_never_include_start(trained_run: Path) -> None:
+    loaded = bundle.load(trained_run)
+    for g in generate(loaded.model, loaded.representation, SampleSettings(num=4, max_length=100, temperature=3.0)):
+        assert not np.any(g.tokens == loaded.representation.start_id)
+        assert not np.any(g.tokens == loaded.representation.end_id)
