@@ -52,8 +52,9 @@ def test_sample_rejects_bad_values(trained_run: Path, tmp_path: Path, args: list
 
 
 def test_sample_rejects_a_primer_outside_the_vocabulary(trained_run: Path, tmp_path: Path) -> None:
-    _fails_cleanly(run_cli("sample", trained_run, "--primer", "K:G\n€", "--out", tmp_path),
-                   "--primer: character '€' at position 4")
+    _fails_cleanly(
+        run_cli("sample", trained_run, "--primer", "K:G\n€", "--out", tmp_path), "--primer: character '€' at position 4"
+    )
 
 
 def test_missing_run_or_bundle(tmp_path: Path) -> None:
@@ -66,10 +67,14 @@ def test_missing_run_or_bundle(tmp_path: Path) -> None:
 def test_unknown_preset_and_settings(small_data: Path, tmp_path: Path) -> None:
     base = ["train", "--data", small_data, "--run", tmp_path / "r", "--no-progress"]
     _fails_cleanly(run_cli(*base, "--preset", "abc-nope"), "unknown preset 'abc-nope'")
-    _fails_cleanly(run_cli(*base, "--preset", "abc-lstm-debug", "--set", "train.learning_rate=1"),
-                   "unknown setting 'train.learning_rate'")
-    _fails_cleanly(run_cli(*base, "--preset", "abc-lstm-debug", "--set", "model.layers=two"),
-                   "'model.layers' needs a int, got 'two'")
+    _fails_cleanly(
+        run_cli(*base, "--preset", "abc-lstm-debug", "--set", "train.learning_rate=1"),
+        "unknown setting 'train.learning_rate'",
+    )
+    _fails_cleanly(
+        run_cli(*base, "--preset", "abc-lstm-debug", "--set", "model.layers=two"),
+        "'model.layers' needs a int, got 'two'",
+    )
     _fails_cleanly(run_cli(*base, "--preset", "abc-lstm-debug", "--data", tmp_path), "not a prepared dataset")
 
 
@@ -81,13 +86,29 @@ def test_corrupt_checkpoint_is_named(trained_run: Path, tmp_path: Path) -> None:
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     _fails_cleanly(run_cli("sample", run, "--out", tmp_path / "s"), "best.ckpt", "corrupt or truncated")
     data = (run / "data.json").read_text().split('"data": "')[1].split('"')[0]
-    _fails_cleanly(run_cli("train", "--preset", "abc-lstm-debug", "--data", data, "--run", run),
-                   "last.ckpt", "corrupt or truncated")
+    _fails_cleanly(
+        run_cli("train", "--preset", "abc-lstm-debug", "--data", data, "--run", run),
+        "last.ckpt",
+        "corrupt or truncated",
+    )
 
 
 def test_changed_recipe_on_an_existing_run_is_refused(trained_run: Path, small_data: Path) -> None:
-    _fails_cleanly(run_cli("train", "--preset", "abc-lstm-debug", "--data", small_data, "--run", trained_run,
-                           "--set", "model.hidden=64"), "model.hidden", "choose a new --run")
+    _fails_cleanly(
+        run_cli(
+            "train",
+            "--preset",
+            "abc-lstm-debug",
+            "--data",
+            small_data,
+            "--run",
+            trained_run,
+            "--set",
+            "model.hidden=64",
+        ),
+        "model.hidden",
+        "choose a new --run",
+    )
 
 
 def test_input_folder_without_tunes(tmp_path: Path) -> None:
@@ -96,15 +117,15 @@ def test_input_folder_without_tunes(tmp_path: Path) -> None:
 
 
 def test_sample_and_export_end_to_end(trained_run: Path, tmp_path: Path) -> None:
-    proc = run_cli("sample", trained_run, "--num", "3", "--max-length", "200", "--seed", "4", "--out",
-                   tmp_path / "s")
+    proc = run_cli("sample", trained_run, "--num", "3", "--max-length", "200", "--seed", "4", "--out", tmp_path / "s")
     assert proc.returncode == 0, proc.stderr
     assert "convert to MIDI" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "s").glob("*.abc")) == ["001.abc", "002.abc", "003.abc"]
     proc = run_cli("export", trained_run, "--out", tmp_path / "b")
     assert proc.returncode == 0, proc.stderr
-    again = run_cli("sample", tmp_path / "b", "--num", "3", "--max-length", "200", "--seed", "4", "--out",
-                    tmp_path / "s2")
+    again = run_cli(
+        "sample", tmp_path / "b", "--num", "3", "--max-length", "200", "--seed", "4", "--out", tmp_path / "s2"
+    )
     assert again.returncode == 0, again.stderr
     for name in ("001.abc", "002.abc", "003.abc"):
         assert (tmp_path / "s" / name).read_text() == (tmp_path / "s2" / name).read_text()

@@ -72,13 +72,19 @@ def test_prepare_user_folder_reports_and_writes_skips(tmp_path: Path) -> None:
     result = prepare(tmp_path / "out", input_path=tmp_path / "mine", val_fraction=0.25, seed=1)
     meta = result.meta
     assert (meta["tunes_read"], meta["tunes_kept"]) == (6, 4)
-    assert meta["skipped"] == {"no K: field": 1, "empty (no music after K:)": 1,
-                               "not text (binary or not UTF-8); counts files": 1}
+    assert meta["skipped"] == {
+        "no K: field": 1,
+        "empty (no music after K:)": 1,
+        "not text (binary or not UTF-8); counts files": 1,
+    }
     assert meta["counts"]["val"]["tunes"] == 1 and meta["counts"]["train"]["tunes"] == 3
     skipped = (tmp_path / "out" / "skipped.tsv").read_text().splitlines()
     assert skipped[0] == "source\tref\treason" and len(skipped) == 4
     assert json.loads((tmp_path / "out" / "meta.json").read_text())["split"] == {
-        "seed": 1, "val_fraction": 0.25, "by": "tune"}
+        "seed": 1,
+        "val_fraction": 0.25,
+        "by": "tune",
+    }
 
 
 def test_split_is_seeded_and_by_tune(tmp_path: Path) -> None:
@@ -92,6 +98,13 @@ def test_split_is_seeded_and_by_tune(tmp_path: Path) -> None:
     assert not {tuple(x) for x in train} & {tuple(x) for x in val["a"]}
     assert (tmp_path / "a" / "train.bin").stat().st_size == a.meta["counts"]["train"]["tokens"]  # one byte each
     assert b.meta["counts"] == a.meta["counts"]
+
+
+def test_prepare_refuses_to_write_into_an_unrelated_folder(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(TunesmithError, match="exists and is not a prepared dataset"):
+        prepare(tmp_path, corpus="folk", max_tunes=10)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
 def test_folder_without_tunes_is_an_error(tmp_path: Path) -> None:

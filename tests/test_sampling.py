@@ -39,8 +39,9 @@ def test_batched_and_one_at_a_time_give_valid_tunes(trained_run: Path) -> None:
 
 def test_greedy_top_k_ignores_the_seed(trained_run: Path) -> None:
     loaded = bundle.load(trained_run)
-    assert _texts(loaded, num=2, top_k=1, seed=1, max_length=80) == _texts(loaded, num=2, top_k=1, seed=9,
-                                                                            max_length=80)
+    assert _texts(loaded, num=2, top_k=1, seed=1, max_length=80) == _texts(
+        loaded, num=2, top_k=1, seed=9, max_length=80
+    )
 
 
 def test_primer_starts_every_tune(trained_run: Path) -> None:
@@ -60,8 +61,12 @@ def test_filters_keep_the_right_tokens() -> None:
 
 def test_bundle_gives_the_same_logits_as_its_run(trained_run: Path, tmp_path: Path) -> None:
     out = bundle.export(trained_run, tmp_path / "bundle")
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors", "representation.json",
-                                                     "versions.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "model.safetensors",
+        "representation.json",
+        "versions.json",
+    ]
     assert {"torch", "lightning", "tunesmith"} <= json.loads((out / "versions.json").read_text()).keys()
     run, shared = bundle.load(trained_run), bundle.load(out)
     tokens = torch.tensor([run.representation.encode("M:6/8\nK:G\nGAB|\n")], dtype=torch.long)
@@ -87,8 +92,7 @@ def test_loading_a_bundle_unpickles_nothing(trained_run: Path, tmp_path: Path, m
 
 def test_write_samples_reports_each_tune(trained_run: Path, tmp_path: Path) -> None:
     loaded = bundle.load(trained_run)
-    report = write_samples(loaded.model, loaded.representation, SampleSettings(num=3, max_length=200),
-                           tmp_path / "s")
+    report = write_samples(loaded.model, loaded.representation, SampleSettings(num=3, max_length=200), tmp_path / "s")
     summary = json.loads((tmp_path / "s" / "samples.json").read_text())
     assert len(summary["tunes"]) == 3 and summary["converted_share"] == report.converted_share
     for tune in summary["tunes"]:

@@ -128,3 +128,22 @@ def test_ddp_two_cpu_processes_train_save_and_resume(small_data: Path, tmp_path:
     assert f"resumed from step {step}" in second.stdout
     assert load_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 40
     assert [r["epoch"] for r in _rows(run)] == ["0", "1"]
+
+
+def test_time_budget_stop_then_resume_matches_uninterrupted_run(small_data: Path, tmp_path: Path) -> None:
+    """A run stopped by --max-minutes part-way through an epoch continues exactly when given more time."""
+    args = ["train", "--preset", "abc-lstm-debug", "--data", small_data, "--no-progress", "--set", "train.max_epochs=4"]
+    short = run_cli(*args, "--run", tmp_path / "budget", "--max-minutes", "0.003")
+    assert short.returncode == 0, short.stderr
+    assert "time budget reached" in short.stdout
+    stopped_at = load_checkpoint(tmp_path / "budget" / "checkpoints" / "last.ckpt")["global_step"]
+    assert 0 < stopped_at < 80
+    more = run_cli(*args, "--run", tmp_path / "budget", "--max-minutes", "30")
+    assert more.returncode == 0, more.stderr
+    assert f"resumed from step {stopped_at}" in more.stdout and "finished" in more.stdout
+    straight = run_cli(*args, "--run", tmp_path / "straight", "--max-minutes", "30")
+    assert straight.returncode == 0, straight.stderr
+    a = _weights(tmp_path / "budget" / "checkpoints" / "last.ckpt")
+    b = _weights(tmp_path / "straight" / "checkpoints" / "last.ckpt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["epoch"] for r in _rows(tmp_path / "budget")] == ["0", "1", "2", "3"]

@@ -143,7 +143,7 @@ def train(
     if result.resumed_from_step is not None:
         typer.echo(f"resumed from step {result.resumed_from_step}")
     best = f"{result.best_val_loss:.4f} nats/char" if result.best_val_loss is not None else "n/a"
-    typer.echo(f"{result.state}: epoch {result.epoch}, step {result.global_step}, best val loss {best}")
+    typer.echo(f"{result.state} after {result.epochs:.2f} epochs (step {result.global_step}); best val loss {best}")
     typer.echo(f"run folder   {result.run}  (metrics.csv, checkpoints/, samples/, tensorboard/)")
 
 

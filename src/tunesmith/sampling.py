@@ -82,6 +82,15 @@ def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tenso
     return logits
 
 
+def _next(model: nn.Module, token: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
+    """Logits after one more token: the model's single-step path where it has one."""
+    if hasattr(model, "step"):
+        logits, state = model.step(token, state)
+        return logits.float(), state
+    logits, state = model(token[:, None], state)
+    return logits[:, -1].float(), state
+
+
 @torch.inference_mode()
 def generate(
     model: nn.Module, rep: TokenRepresentation, settings: SampleSettings, device: str | torch.device = "cpu"
@@ -117,8 +126,7 @@ def generate(
                 active, token = active[keep], token[keep.to(token.device)]
                 state = model.select_state(state, keep.to(device))
             if step + 1 < budget:
-                logits, state = model(token[:, None], state)
-                logits = logits[:, -1].float()
+                logits, state = _next(model, token, state)
         for row in range(b):
             body = out[row, : lengths[row]].numpy()
             results.append(Generated(np.concatenate([primer, body]), bool(ended[row])))

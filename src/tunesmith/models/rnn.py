@@ -10,11 +10,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import _VF, nn
 
 from tunesmith.models import register
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 
 
@@ -50,6 +51,29 @@ class RecurrentLM(nn.Module):
     def forward(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         out, state = self.features(tokens, state)
         return self.head(self.drop(out)), state
+
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """Logits for one new token per sequence, ``tokens`` shaped ``(batch,)``; for sampling.
+
+        The fused single-step cell kernels (what ``nn.LSTMCell`` runs) are several times faster
+        than the multi-step layer called on length-1 sequences. Same weights, same maths.
+        """
+        x = self.embed(tokens) if self.embed is not None else F.one_hot(tokens, self.vocab_size).float()
+        hs, cs = [], []
+        for layer in range(self.rnn.num_layers):
+            weights = [
+                getattr(self.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            ]
+            if self.cell == "lstm":
+                x, c = _VF.lstm_cell(x, (state[0][layer], state[1][layer]), *weights)
+                cs.append(c)
+            elif self.cell == "gru":
+                x = _VF.gru_cell(x, state[layer], *weights)
+            else:
+                x = _VF.rnn_tanh_cell(x, state[layer], *weights)
+            hs.append(x)
+        new_state = (torch.stack(hs), torch.stack(cs)) if self.cell == "lstm" else torch.stack(hs)
+        return self.head(x), new_state
 
     @staticmethod
     def select_state(state: State, rows: torch.Tensor) -> State:

@@ -39,7 +39,10 @@ def run_demo(
     )
     trained = train(preset, data_dir, run_dir, max_minutes=minutes, progress=sys.stdout.isatty())
     best = f"{trained.best_val_loss:.3f}" if trained.best_val_loss is not None else "n/a"
-    echo(f"    {trained.state} at epoch {trained.epoch}, step {trained.global_step}; best val loss {best} nats/char")
+    echo(
+        f"    {trained.state} after {trained.epochs:.2f} epochs (step {trained.global_step}); "
+        f"best val loss {best} nats/char"
+    )
     echo(f"3/3 sample: {num} tunes at temperature 1.0")
     from tunesmith.bundle import load
 

@@ -51,6 +51,8 @@ def prepare(
         raise TunesmithError(f"--max-chars {max_chars} must be between 1 and {MAX_TUNE_CHARS}")
     if max_tunes < 0:
         raise TunesmithError(f"--max-tunes {max_tunes} must be 0 (all) or positive")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "meta.json").is_file())):
+        raise TunesmithError(f"--out {out} exists and is not a prepared dataset; choose an empty or new folder")
     if representation != "abc-char":
         raise TunesmithError(f"representation '{representation}' cannot be prepared from ABC files; use abc-char")
 

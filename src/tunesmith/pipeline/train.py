@@ -25,7 +25,7 @@ class TrainResult:
     run: Path
     resumed_from_step: int | None
     global_step: int
-    epoch: int
+    epochs: float  # steps done, in epochs (2.5 = half-way through the third)
     state: str  # "finished", "stopped early", "time budget reached", "already stopped early"
     best_val_loss: float | None
     seconds: float
@@ -114,7 +114,7 @@ def train(
                 run,
                 resumed_step,
                 status.get("global_step", 0),
-                status.get("epoch", 0),
+                status.get("epochs", 0.0),
                 "already stopped early",
                 status.get("best_val_loss"),
                 0.0,
@@ -147,12 +147,13 @@ def train(
             "state": state,
             "global_step": result.global_step,
             "epoch": result.epoch,
+            "epochs": round(result.epochs, 3),
             "best_val_loss": result.best_val_loss,
             "patience": config.train.patience,
         }
         (run / "status.json").write_text(json.dumps(status, indent=2))
     return TrainResult(
-        run, resumed_step, result.global_step, result.epoch, state, result.best_val_loss, time.perf_counter() - started
+        run, resumed_step, result.global_step, result.epochs, state, result.best_val_loss, time.perf_counter() - started
     )
 
 

@@ -27,6 +27,11 @@ CSV_FIELDS = [
 ]
 
 
+def epoch_complete(trainer: L.Trainer) -> bool:
+    """True at the end of a whole epoch, False when training stopped part-way through one."""
+    return trainer.fit_loop.epoch_loop.batch_progress.current.ready >= trainer.num_training_batches
+
+
 class RunCheckpoint(Checkpoint):
     """``last.ckpt`` at every epoch end, every ``every_minutes`` and at the end; ``best.ckpt`` by val loss.
 
@@ -62,7 +67,9 @@ class RunCheckpoint(Checkpoint):
         self._last_save, self._saved_step = time.monotonic(), trainer.global_step
 
     def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
-        due = time.monotonic() - self._last_save >= self.every
+        # Also save when training is about to stop mid-epoch (time budget): a batch-end checkpoint
+        # resumes at the next batch, exactly as if the run had never stopped.
+        due = time.monotonic() - self._last_save >= self.every or trainer.should_stop
         if trainer.strategy.broadcast(due):
             self.save_last(trainer)
 
@@ -75,7 +82,8 @@ class RunCheckpoint(Checkpoint):
             self._save(trainer, "best.ckpt")
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.save_last(trainer)
+        if epoch_complete(trainer):  # a cut-short epoch was saved at its last batch instead
+            self.save_last(trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.global_step != self._saved_step:
@@ -141,8 +149,8 @@ class PeriodicSamples(Callback):
         self.every, self.write = every, write
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        done = trainer.fit_loop.epoch_loop.batch_progress.current.ready >= trainer.num_training_batches
-        if not (self.every and done and (trainer.current_epoch + 1) % self.every == 0 and trainer.is_global_zero):
+        due = self.every and (trainer.current_epoch + 1) % self.every == 0
+        if not (due and epoch_complete(trainer) and trainer.is_global_zero):
             return
         model = pl_module.model
         was_training = model.training

@@ -40,6 +40,7 @@ class Hardware:
 class FitResult:
     global_step: int
     epoch: int
+    epochs: float  # optimizer steps as a number of epochs: 2.5 means half-way through the third
     stopped_early: bool
     best_val_loss: float | None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -141,4 +142,7 @@ def fit(
         warnings.filterwarnings("ignore", ".*LeafSpec.*")
         trainer.fit(module, datamodule=WindowData(config, data), ckpt_path=resume_from)
     stopped_early = bool(early is not None and early.stopped_epoch > 0)
-    return FitResult(trainer.global_step, trainer.current_epoch, stopped_early, checkpoints.best)
+    per_epoch = trainer.num_training_batches if trainer.num_training_batches not in (0, float("inf")) else 1
+    return FitResult(
+        trainer.global_step, trainer.current_epoch, trainer.global_step / per_epoch, stopped_early, checkpoints.best
+    )
