@@ -126,3 +126,20 @@ def test_generated_tokens_never_include_start(trained_run: Path) -> None:
     for g in generate(loaded.model, loaded.representation, SampleSettings(num=4, max_length=100, temperature=3.0)):
         assert not np.any(g.tokens == loaded.representation.start_id)
         assert not np.any(g.tokens == loaded.representation.end_id)
+
+
+def test_a_bundle_with_hostile_sizes_is_refused(trained_run: Path, tmp_path: Path) -> None:
+    out = bundle.export(trained_run, tmp_path / "bundle")
+    info = json.loads((out / "config.json").read_text())
+    info["config"]["model"]["hidden"] = 10**9
+    (out / "config.json").write_text(json.dumps(info))
+    with pytest.raises(TunesmithError, match="model.hidden must be between"):
+        bundle.load(out)
+
+
+def test_a_truncated_bundle_is_named(trained_run: Path, tmp_path: Path) -> None:
+    out = bundle.export(trained_run, tmp_path / "bundle")
+    weights = out / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(TunesmithError, match="model.safetensors is corrupt or truncated"):
+        bundle.load(out)

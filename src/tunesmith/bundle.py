@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from tunesmith import __version__, models
-from tunesmith.config import Config, read_config
+from tunesmith.config import Config, read_config, validate
 from tunesmith.errors import TunesmithError
 from tunesmith.representations import TokenRepresentation, from_json
 from tunesmith.training.checkpoint_io import load_checkpoint
@@ -53,6 +53,7 @@ def is_bundle(path: Path) -> bool:
 
 
 def _build(config: Config, vocab_size: int, state: dict[str, torch.Tensor], source: Path) -> nn.Module:
+    validate(config)  # a shared config is untrusted input: sizes are bounded before anything is built
     m = config.model
     model = models.build(m.name, vocab_size, embed_dim=m.embed_dim, hidden=m.hidden, layers=m.layers, dropout=m.dropout)
     try:

@@ -15,6 +15,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.representations.base import TokenRepresentation, register
 
 SPECIALS = ("<start>", "<end>")
+MAX_CHARS = 65534  # ids must fit in uint16
 
 
 @register
@@ -80,4 +81,6 @@ class AbcChar(TokenRepresentation):
     def from_state(cls, state: dict[str, Any]) -> AbcChar:
         if state.get("specials", list(SPECIALS)) != list(SPECIALS):
             raise ValueError(f"specials must be {list(SPECIALS)}")
+        if not isinstance(state["chars"], list) or len(state["chars"]) > MAX_CHARS:
+            raise ValueError(f"chars must be a list of at most {MAX_CHARS} characters")
         return cls(list(state["chars"]))
