@@ -143,3 +143,13 @@ def test_a_truncated_bundle_is_named(trained_run: Path, tmp_path: Path) -> None:
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(TunesmithError, match="model.safetensors is corrupt or truncated"):
         bundle.load(out)
+
+
+def test_draw_follows_the_distribution_and_skips_masked_tokens() -> None:
+    from tunesmith.sampling import draw
+
+    probs = torch.tensor([[0.0, 0.2, 0.0, 0.5, 0.3]]).expand(20000, -1)
+    drawn = draw(probs, torch.Generator().manual_seed(0))
+    counts = torch.bincount(drawn, minlength=5).double() / drawn.numel()
+    assert counts[0] == 0 and counts[2] == 0
+    assert torch.allclose(counts, probs[0].double(), atol=0.015)

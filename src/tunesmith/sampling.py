@@ -82,6 +82,14 @@ def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tenso
     return logits
 
 
+def draw(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """One token per row by inverse-CDF sampling: the same distribution as ``torch.multinomial``,
+    several times faster for a batch on a CPU. ``right=True`` never lands on a zero-probability token."""
+    cdf = probs.cumsum(-1)
+    u = torch.rand((probs.size(0), 1), generator=gen, device=probs.device) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=probs.size(-1) - 1)
+
+
 def _next(model: nn.Module, token: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
     """Logits after one more token: the model's single-step path where it has one."""
     if hasattr(model, "step"):
@@ -114,7 +122,7 @@ def generate(
         for step in range(budget):
             logits[:, rep.start_id] = float("-inf")
             logits = filter_logits(logits / settings.temperature, settings.top_k, settings.top_p)
-            token = torch.multinomial(torch.softmax(logits, -1), 1, generator=gen).squeeze(1)
+            token = draw(torch.softmax(logits, -1), gen)
             out[active, step] = token.cpu()
             finished = (token == rep.end_id).cpu()
             if finished.any():
