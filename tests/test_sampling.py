@@ -69,7 +69,7 @@ def test_bundle_gives_the_same_logits_as_its_run(trained_run: Path, tmp_path: Pa
     ]
     assert {"torch", "lightning", "tunesmith"} <= json.loads((out / "versions.json").read_text()).keys()
     run, shared = bundle.load(trained_run), bundle.load(out)
-    tokens = torch.tensor([run.representation.encode("M:6/8\nK:G\nGAB|\n")], dtype=torch.long)
+    tokens = torch.from_numpy(run.representation.encode("M:6/8\nK:G\nGAB|\n").astype("int64"))[None]
     with torch.no_grad():
         assert torch.equal(run.model(tokens)[0], shared.model(tokens)[0])
     settings = dict(num=3, seed=2, max_length=200)
