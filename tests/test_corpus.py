@@ -76,6 +76,8 @@ def test_prepare_user_folder_reports_and_writes_skips(tmp_path: Path) -> None:
         "no K: field": 1,
         "empty (no music after K:)": 1,
         "not text (binary or not UTF-8); counts files": 1,
+        "over the length limit": 0,
+        "exact duplicate of a kept tune": 0,
     }
     assert meta["counts"]["val"]["tunes"] == 1 and meta["counts"]["train"]["tunes"] == 3
     skipped = (tmp_path / "out" / "skipped.tsv").read_text().splitlines()

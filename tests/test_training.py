@@ -147,3 +147,24 @@ def test_time_budget_stop_then_resume_matches_uninterrupted_run(small_data: Path
     b = _weights(tmp_path / "straight" / "checkpoints" / "last.ckpt")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [r["epoch"] for r in _rows(tmp_path / "budget")] == ["0", "1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("env", "zero"),
+    [
+        ({}, True),
+        ({"LOCAL_RANK": "1"}, False),
+        ({"LOCAL_RANK": "0", "NODE_RANK": "1"}, False),
+        ({"RANK": "0", "LOCAL_RANK": "0"}, True),
+        ({"RANK": "5", "LOCAL_RANK": "0"}, False),
+        ({"SLURM_PROCID": "3"}, False),
+    ],
+)
+def test_only_the_first_process_writes_run_files(monkeypatch, env: dict, zero: bool) -> None:
+    from tunesmith.pipeline.train import is_rank_zero
+
+    for name in ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert is_rank_zero() is zero

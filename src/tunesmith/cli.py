@@ -105,7 +105,7 @@ def prepare(
     typer.echo(f"tunes read   {m['tunes_read']}")
     typer.echo(f"tunes kept   {m['tunes_kept']}")
     skipped = sum(m["skipped"].values())
-    typer.echo(f"skipped      {skipped}" + ("" if skipped else " (none)"))
+    typer.echo(f"skipped      {skipped}")
     for reason, count in m["skipped"].items():
         typer.echo(f"  {count:>6}  {reason}")
     for split, c in m["counts"].items():
@@ -129,6 +129,7 @@ def train(
     progress: Annotated[bool, typer.Option(help="Show a progress bar (else one line per epoch).")] = True,
 ) -> None:
     """Train a model on a prepared dataset; checkpoints, metrics and samples go to the run folder."""
+    from tunesmith.pipeline.train import is_rank_zero
     from tunesmith.pipeline.train import train as run_train
     from tunesmith.training.trainer import Hardware
 
@@ -140,6 +141,8 @@ def train(
     result = run_train(
         preset, data, run, overrides=set_ or [], max_minutes=max_minutes, hardware=hardware, progress=progress
     )
+    if not is_rank_zero():
+        return
     if result.resumed_from_step is not None:
         typer.echo(f"resumed from step {result.resumed_from_step}")
     best = f"{result.best_val_loss:.4f} nats/char" if result.best_val_loss is not None else "n/a"

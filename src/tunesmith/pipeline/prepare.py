@@ -103,7 +103,7 @@ def prepare(
         "files": report.files,
         "tunes_read": report.read,
         "tunes_kept": len(tunes),
-        "skipped": {SKIP_REASONS[k]: v for k, v in sorted(report.skipped.items())},
+        "skipped": {text: report.skipped.get(key, 0) for key, text in SKIP_REASONS.items()},
         "split": {"seed": seed, "val_fraction": val_fraction, "by": "tune"},
         "counts": counts,
         "vocab_size": rep.vocab_size,

@@ -31,8 +31,12 @@ class TrainResult:
     seconds: float
 
 
-def _is_rank_zero() -> bool:
-    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+def is_rank_zero() -> bool:
+    """False in the extra processes of a multi-process run (they re-run this command)."""
+    for name in ("RANK", "SLURM_PROCID"):  # torchrun, SLURM
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name]) == 0
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"  # Lightning
 
 
 def resolve_config(preset: str, overrides: list[str], max_minutes: float | None) -> Config:
@@ -121,7 +125,7 @@ def train(
             )
     elif run.exists() and any(run.iterdir()):
         raise TunesmithError(f"{run} exists and is not a tunesmith run (no config.yaml); choose another --run")
-    if _is_rank_zero():
+    if is_rank_zero():
         run.mkdir(parents=True, exist_ok=True)
         save_config(config, run / "config.yaml")
         (run / "representation.json").write_text(rep_json)
@@ -142,7 +146,7 @@ def train(
         state = "finished"
     else:
         state = "time budget reached"
-    if _is_rank_zero():
+    if is_rank_zero():
         status = {
             "state": state,
             "global_step": result.global_step,
