@@ -129,3 +129,13 @@ def test_sample_and_export_end_to_end(trained_run: Path, tmp_path: Path) -> None
     assert again.returncode == 0, again.stderr
     for name in ("001.abc", "002.abc", "003.abc"):
         assert (tmp_path / "s" / name).read_text() == (tmp_path / "s2" / name).read_text()
+
+
+def test_a_run_that_cannot_start_leaves_nothing_behind(small_data: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    base = ["train", "--preset", "abc-lstm-debug", "--data", small_data, "--run", run, "--no-progress"]
+    _fails_cleanly(run_cli(*base, "--set", "train.precision=fp7"), "cannot set up training", "fp7")
+    assert not run.exists()
+    _fails_cleanly(run_cli(*base, "--accelerator", "tpu"), "cannot set up training")
+    fixed = run_cli(*base, "--set", "train.max_epochs=1")
+    assert fixed.returncode == 0, fixed.stderr

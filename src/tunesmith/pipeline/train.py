@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,15 +132,20 @@ def train(
         (run / "representation.json").write_text(rep_json)
         (run / "data.json").write_text(json.dumps({"data": str(data.folder.resolve()), **data.meta}, indent=2))
 
-    result = fit(
-        config,
-        data,
-        run,
-        resume_from=resume_from,
-        hardware=hardware or Hardware(),
-        progress=progress,
-        write_samples=_sample_writer(run, data, config),
-    )
+    try:
+        result = fit(
+            config,
+            data,
+            run,
+            resume_from=resume_from,
+            hardware=hardware or Hardware(),
+            progress=progress,
+            write_samples=_sample_writer(run, data, config),
+        )
+    except TunesmithError:
+        if resume_from is None and is_rank_zero():
+            _forget_new_run(run)  # a run that never started must not pin its bad settings
+        raise
     if result.stopped_early:
         state = "stopped early"
     elif result.epoch >= config.train.max_epochs:
@@ -159,6 +165,16 @@ def train(
     return TrainResult(
         run, resumed_step, result.global_step, result.epochs, state, result.best_val_loss, time.perf_counter() - started
     )
+
+
+def _forget_new_run(run: Path) -> None:
+    if (run / "checkpoints" / "last.ckpt").exists():
+        return
+    for name in ("config.yaml", "representation.json", "data.json"):
+        (run / name).unlink(missing_ok=True)
+    shutil.rmtree(run / "tensorboard", ignore_errors=True)
+    if run.is_dir() and not any(run.iterdir()):
+        run.rmdir()
 
 
 def _read_status(run: Path) -> dict[str, Any]:

@@ -12,10 +12,11 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from tunesmith.config import Config
+from tunesmith.config import Config, TrainConfig
 from tunesmith.data import PreparedData
 from tunesmith.data.windows import WindowLoader, WindowSampler
 from tunesmith.errors import TunesmithError
@@ -111,7 +112,28 @@ def fit(
     callbacks.append(checkpoints)
 
     val_every = t.val_every_batches or None
-    trainer = L.Trainer(
+    try:
+        trainer = _trainer(t, run_dir, hardware, callbacks, progress, val_every)
+    except (MisconfigurationException, ValueError, RuntimeError, ImportError) as exc:  # e.g. gpu on a CPU
+        raise TunesmithError(f"cannot set up training: {str(exc).splitlines()[0]}") from None
+    module = TokenLM(config, data.representation.vocab_size)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*The number of training batches.*")
+        warnings.filterwarnings("ignore", ".*val_check_interval.*")
+        warnings.filterwarnings("ignore", ".*LeafSpec.*")
+        trainer.fit(module, datamodule=WindowData(config, data), ckpt_path=resume_from)
+    stopped_early = bool(early is not None and early.stopped_epoch > 0)
+    per_epoch = trainer.num_training_batches if trainer.num_training_batches not in (0, float("inf")) else 1
+    return FitResult(
+        trainer.global_step, trainer.current_epoch, trainer.global_step / per_epoch, stopped_early, checkpoints.best
+    )
+
+
+def _trainer(
+    t: TrainConfig, run_dir: Path, hardware: Hardware, callbacks: list[Any], progress: bool, val_every: int | None
+) -> L.Trainer:
+    return L.Trainer(
         default_root_dir=run_dir,
         accelerator=hardware.accelerator,
         devices=hardware.devices_arg(),
@@ -133,16 +155,4 @@ def fit(
         enable_model_summary=False,
         use_distributed_sampler=False,
         log_every_n_steps=10,
-    )
-    module = TokenLM(config, data.representation.vocab_size)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", ".*does not have many workers.*")
-        warnings.filterwarnings("ignore", ".*The number of training batches.*")
-        warnings.filterwarnings("ignore", ".*val_check_interval.*")
-        warnings.filterwarnings("ignore", ".*LeafSpec.*")
-        trainer.fit(module, datamodule=WindowData(config, data), ckpt_path=resume_from)
-    stopped_early = bool(early is not None and early.stopped_epoch > 0)
-    per_epoch = trainer.num_training_batches if trainer.num_training_batches not in (0, float("inf")) else 1
-    return FitResult(
-        trainer.global_step, trainer.current_epoch, trainer.global_step / per_epoch, stopped_early, checkpoints.best
     )
