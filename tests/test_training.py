@@ -136,8 +136,14 @@ def test_time_budget_stop_then_resume_matches_uninterrupted_run(small_data: Path
     short = run_cli(*args, "--run", tmp_path / "budget", "--max-minutes", "0.003")
     assert short.returncode == 0, short.stderr
     assert "time budget reached" in short.stdout
-    stopped_at = load_checkpoint(tmp_path / "budget" / "checkpoints" / "last.ckpt")["global_step"]
+    stopped = load_checkpoint(tmp_path / "budget" / "checkpoints" / "last.ckpt")
+    stopped_at = stopped["global_step"]
     assert 0 < stopped_at < 80
+    # Lightning validates after the stop: the saved state must already know that validation's score
+    best_val = min(float(r["val_loss"]) for r in _rows(tmp_path / "budget") if r["val_loss"])
+    best_ckpt = load_checkpoint(tmp_path / "budget" / "checkpoints" / "best.ckpt")
+    assert stopped["callbacks"]["RunCheckpoint"]["best"] == best_ckpt["callbacks"]["RunCheckpoint"]["best"]
+    assert stopped["callbacks"]["RunCheckpoint"]["best"] == pytest.approx(best_val, abs=1e-5)
     more = run_cli(*args, "--run", tmp_path / "budget", "--max-minutes", "30")
     assert more.returncode == 0, more.stderr
     assert f"resumed from step {stopped_at}" in more.stdout and "finished" in more.stdout

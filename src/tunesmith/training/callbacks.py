@@ -80,6 +80,10 @@ class RunCheckpoint(Checkpoint):
         if self.best is None or loss < self.best:
             self.best = loss
             self._save(trainer, "best.ckpt")
+        if self._saved_step == trainer.global_step:
+            # last.ckpt was written at this step, before this validation (Lightning validates after
+            # a time-budget stop): save it again so its best score and early-stopping state are current.
+            self.save_last(trainer)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if epoch_complete(trainer):  # a cut-short epoch was saved at its last batch instead
