@@ -79,6 +79,11 @@ def _representation(path: Path) -> TokenRepresentation:
     return rep
 
 
+def _check_choice(checkpoint: str) -> None:
+    if checkpoint not in ("best", "last"):
+        raise TunesmithError(f"--checkpoint {checkpoint!r} must be best or last")
+
+
 def run_checkpoint(run: Path, which: str = "best") -> Path:
     """The checkpoint a run is sampled or exported from: ``best`` (falling back to ``last``) or ``last``."""
     folder = run / "checkpoints"
@@ -92,6 +97,7 @@ def run_checkpoint(run: Path, which: str = "best") -> Path:
 def load(path: Path | str, checkpoint: str = "best") -> LoadedModel:
     """A model ready to sample, from a run directory or a bundle."""
     path = Path(path)
+    _check_choice(checkpoint)
     if not path.exists():
         raise TunesmithError(f"{path} does not exist (expected a run directory or a bundle)")
     if is_bundle(path):

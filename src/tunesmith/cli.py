@@ -175,8 +175,6 @@ def sample(
     from tunesmith.pipeline.sample import write_samples
     from tunesmith.sampling import SampleSettings, unescape
 
-    if checkpoint not in ("best", "last"):
-        raise TunesmithError(f"--checkpoint {checkpoint!r} must be best or last")
     settings = SampleSettings(
         num=num,
         temperature=temperature,
@@ -206,8 +204,6 @@ def export(
     """Write a shareable bundle: model.safetensors + config, representation and versions as JSON."""
     from tunesmith.bundle import export as run_export
 
-    if checkpoint not in ("best", "last"):
-        raise TunesmithError(f"--checkpoint {checkpoint!r} must be best or last")
     path = run_export(run, out, checkpoint)
     typer.echo(f"wrote bundle {path}  (" + ", ".join(sorted(p.name for p in path.iterdir())) + ")")
 

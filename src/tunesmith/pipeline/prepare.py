@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,9 +116,3 @@ def prepare(
     }
     write_meta(out, rep, meta)
     return PrepareResult(out, meta, time.perf_counter() - started)
-
-
-def remove_prepared(out: Path) -> None:
-    """Delete a prepared folder (used by the demo to start clean)."""
-    if (out / "meta.json").is_file():
-        shutil.rmtree(out)

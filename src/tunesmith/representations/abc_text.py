@@ -42,9 +42,6 @@ class AbcChar(TokenRepresentation):
     def vocab_size(self) -> int:
         return len(SPECIALS) + len(self.chars)
 
-    def token_name(self, token: int) -> str:
-        return str(self._table[token])
-
     def ids(self, text: str, what: str = "text") -> np.ndarray:
         """Character ids of ``text`` (no markers); unknown characters are an error with a position."""
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)

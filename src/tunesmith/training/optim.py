@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import torch
-from torch import nn
 
 from tunesmith.config import TrainConfig
 from tunesmith.errors import TunesmithError
@@ -60,7 +59,3 @@ def make_schedule(opt: torch.optim.Optimizer, t: TrainConfig, total_steps: int) 
     if warm:
         return {"scheduler": torch.optim.lr_scheduler.LambdaLR(opt, warmup), "interval": "step"}
     return None
-
-
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
