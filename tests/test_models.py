@@ -10,6 +10,11 @@ from tunesmith import models
 VOCAB = 23
 
 
+def _fresh_state(model: torch.nn.Module, batch: int) -> object:
+    """What the sampler passes first: an empty cache for models that keep one, else None."""
+    return model.init_state(batch) if hasattr(model, "init_state") else None
+
+
 @pytest.mark.parametrize("name", sorted(models.REGISTRY))
 @pytest.mark.parametrize("embed_dim", [0, 8])
 def test_model_forward_step_and_state(name: str, embed_dim: int) -> None:
@@ -17,10 +22,11 @@ def test_model_forward_step_and_state(name: str, embed_dim: int) -> None:
     model = models.build(name, VOCAB, embed_dim=embed_dim, hidden=16, layers=2, dropout=0.2).eval()
     tokens = torch.randint(0, VOCAB, (3, 9))
     with torch.no_grad():
-        logits, state = model(tokens)
+        logits, state = model(tokens, _fresh_state(model, 3))
         assert logits.shape == (3, 9, VOCAB)
+        assert torch.allclose(model(tokens)[0], logits, atol=1e-5)  # training path, no state kept
         # feeding the prefix, then one token at a time, gives the same logits as one pass
-        _, prefix_state = model(tokens[:, :4])
+        _, prefix_state = model(tokens[:, :4], _fresh_state(model, 3))
         stepped = []
         for t in range(4, 9):
             out, prefix_state = model.step(tokens[:, t], prefix_state)

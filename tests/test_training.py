@@ -26,7 +26,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return {k: v for k, v in load_checkpoint(path)["state_dict"].items()}
 
 
-@pytest.mark.parametrize("preset", ["abc-lstm-debug", "abc-lstm-seed-debug"])
+@pytest.mark.parametrize("preset", ["abc-lstm-debug", "abc-lstm-seed-debug", "abc-transformer-debug"])
 def test_debug_run_lowers_validation_loss(small_data: Path, tmp_path: Path, preset: str) -> None:
     proc = run_cli("train", "--preset", preset, "--data", small_data, "--run", tmp_path / "run", "--no-progress")
     assert proc.returncode == 0, proc.stderr
@@ -44,7 +44,8 @@ def test_debug_run_lowers_validation_loss(small_data: Path, tmp_path: Path, pres
     assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
 
 
-def test_kill_and_resume_matches_uninterrupted_run(small_data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("preset", ["abc-lstm-debug", "abc-transformer-debug"])
+def test_kill_and_resume_matches_uninterrupted_run(small_data: Path, tmp_path: Path, preset: str) -> None:
     """SIGKILL after the first checkpoint; the same command resumes from that step and ends on the same weights.
 
     The comparison is exact (torch.equal): data order is a function of (seed, epoch), the
@@ -54,7 +55,7 @@ def test_kill_and_resume_matches_uninterrupted_run(small_data: Path, tmp_path: P
     args = [
         "train",
         "--preset",
-        "abc-lstm-debug",
+        preset,
         "--data",
         str(small_data),
         "--no-progress",

@@ -55,7 +55,7 @@ def is_bundle(path: Path) -> bool:
 def _build(config: Config, vocab_size: int, state: dict[str, torch.Tensor], source: Path) -> nn.Module:
     validate(config)  # a shared config is untrusted input: sizes are bounded before anything is built
     m = config.model
-    model = models.build(m.name, vocab_size, embed_dim=m.embed_dim, hidden=m.hidden, layers=m.layers, dropout=m.dropout)
+    model = models.build(m.name, vocab_size, **m.hyper())
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -31,11 +31,17 @@ class DataConfig:
 class ModelConfig:
     """Architecture. Each model family reads the fields it needs."""
 
-    name: str = "lstm"  # a name from the model registry: rnn, lstm, gru
-    embed_dim: int = 64  # 0 feeds one-hot vectors, as the seeds did
-    hidden: int = 512
+    name: str = "lstm"  # a name from the model registry: rnn, lstm, gru, transformer
+    embed_dim: int = 64  # recurrent models; 0 feeds one-hot vectors, as the seeds did
+    hidden: int = 512  # recurrent units, or the transformer's width
     layers: int = 3
     dropout: float = 0.5
+    heads: int = 8  # transformer attention heads
+    context: int = 768  # transformer: the longest span it attends to (covers 99% of folk tunes)
+
+    def hyper(self) -> dict[str, Any]:
+        """Everything but the name, for ``models.build``; each family reads what it needs."""
+        return {k: v for k, v in asdict(self).items() if k != "name"}
 
 
 @dataclass
@@ -62,7 +68,8 @@ class TrainConfig:
     sample_count: int = 4
     sample_max_length: int = 1000
     seed: int = 0
-    precision: str = "32-true"
+    precision: str = "32-true"  # or bf16-mixed (autocast), 16-mixed on a GPU
+    compile: bool = False  # torch.compile the model for training (opt-in: compiling takes a while)
 
 
 @dataclass
@@ -185,7 +192,17 @@ def validate(cfg: Config) -> None:
         (0 <= t.sample_count <= 64, "train.sample_count must be between 0 and 64"),
         (1 <= t.sample_max_length <= 20000, "train.sample_max_length must be between 1 and 20000"),
         (0.0 < t.lr_decay <= 1.0, "train.lr_decay must be in (0, 1]"),
+        (1 <= m.heads <= 256, "model.heads must be between 1 and 256"),
+        (1 <= m.context <= 65536, "model.context must be between 1 and 65536"),
     ]
+    if m.name == "transformer":
+        checks += [
+            (
+                m.hidden % m.heads == 0 and (m.hidden // m.heads) % 2 == 0,
+                f"model.hidden ({m.hidden}) must split into model.heads ({m.heads}) heads of an even size",
+            ),
+            (d.seq_len <= m.context, f"data.seq_len ({d.seq_len}) must not exceed model.context ({m.context})"),
+        ]
     for ok, message in checks:
         if not ok:
             raise TunesmithError(message)

@@ -113,7 +113,8 @@ def generate(
     for first in range(0, settings.num, settings.batch_size):
         b = min(settings.batch_size, settings.num - first)
         prefix = torch.tensor(np.concatenate([[rep.start_id], primer]), dtype=torch.long, device=device)
-        logits, state = model(prefix.expand(b, -1))
+        state = model.init_state(b, device) if hasattr(model, "init_state") else None  # e.g. a key/value cache
+        logits, state = model(prefix.expand(b, -1), state)
         logits = logits[:, -1].float()
         out = torch.zeros(b, budget, dtype=torch.long)
         lengths = torch.full((b,), budget, dtype=torch.long)

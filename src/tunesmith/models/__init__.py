@@ -37,4 +37,4 @@ def build(name: str, vocab_size: int, **hyper: Any) -> nn.Module:
     return REGISTRY[name](name=name, vocab_size=vocab_size, **hyper)
 
 
-from tunesmith.models import rnn  # noqa: E402,F401  (registers rnn, lstm, gru)
+from tunesmith.models import rnn, transformer  # noqa: E402,F401  (registers rnn, lstm, gru, transformer)

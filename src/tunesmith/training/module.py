@@ -32,14 +32,13 @@ class TokenLM(L.LightningModule):
     def __init__(self, config: Config, vocab_size: int):
         super().__init__()
         self.config, self.vocab_size = config, vocab_size
-        m = config.model
-        self.model = models.build(
-            m.name, vocab_size, embed_dim=m.embed_dim, hidden=m.hidden, layers=m.layers, dropout=m.dropout
-        )
+        self.model = models.build(config.model.name, vocab_size, **config.model.hyper())
+        # Kept out of the module tree (a plain attribute), so checkpoints hold the plain weights.
+        self.__dict__["_run"] = torch.compile(self.model) if config.train.compile else self.model
         self.sums = {"train": torch.zeros(3, dtype=torch.float64), "val": torch.zeros(3, dtype=torch.float64)}
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.model(tokens)[0]
+        return self._run(tokens)[0]
 
     def _loss(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
         inputs, targets = batch
