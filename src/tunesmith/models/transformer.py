@@ -1,6 +1,6 @@
 """A decoder-only, causal transformer over tokens, in the nanoGPT mould.
 
-Pre-norm blocks, rotary positions, weight tying, dropout, and PyTorch's
+Pre-norm blocks, rotary positions, weight tying, residual dropout, and PyTorch's
 ``scaled_dot_product_attention`` (fused flash/memory-efficient kernels where the hardware
 has them). Sampling keeps a key/value cache, so each new token costs attention over the
 cached keys instead of a pass over the whole tune.
@@ -67,7 +67,7 @@ class KVCache:
 class Block(nn.Module):
     def __init__(self, dim: int, heads: int, dropout: float):
         super().__init__()
-        self.heads, self.dropout = heads, dropout
+        self.heads = heads
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.qkv = nn.Linear(dim, 3 * dim, bias=False)
         self.proj = nn.Linear(dim, dim, bias=False)
@@ -79,9 +79,8 @@ class Block(nn.Module):
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         start = cache.position if cache is not None else 0
         q, k = rotary(q, start), rotary(k, start)
-        p = self.dropout if self.training else 0.0
-        if cache is None:
-            out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        if cache is None:  # no dropout on the attention weights: it would force the slow unfused path on a CPU
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
             past = cache.length
             cache.keys[layer][:, :, past : past + t] = k
