@@ -75,6 +75,22 @@ def print_samples(report: Any) -> None:
         f"({100 * report.converted_share:.0f}%), {100 * report.clean_share:.0f}% with zero abc2midi errors; "
         f"{report.chars_per_second:,.0f} chars/s"
     )
+    print_rendered(report)
+
+
+def print_rendered(report: Any) -> None:
+    """One line for ``--render``: files written per format and how many tunes failed (reasons in samples.json)."""
+    tunes = [t for t in report.tunes if "rendered" in t]
+    if not tunes:
+        return
+    counts: dict[str, int] = {}
+    for t in tunes:
+        for name in t["rendered"]:
+            ext = name.rsplit(".", 1)[-1]
+            counts[ext] = counts.get(ext, 0) + 1
+    failed = sum(bool(t["render_errors"]) for t in tunes)
+    made = ", ".join(f"{n} {ext}" for ext, n in counts.items()) or "nothing"
+    typer.echo(f"rendered     {made}" + (f"; {failed} tunes not fully rendered (see samples.json)" if failed else ""))
 
 
 @app.command()
@@ -169,11 +185,15 @@ def sample(
     batch_size: Annotated[int, typer.Option(help="Tunes generated together (1 to 1024).")] = 64,
     checkpoint: Annotated[str, typer.Option(help="For runs: best or last.")] = "best",
     out: Annotated[Path, typer.Option(help="Folder for NNN.abc, NNN.mid and samples.json.")] = Path("samples"),
+    render: Annotated[str, typer.Option(help="Also write each tune as e.g. wav,svg (see 'tunesmith render').")] = "",
 ) -> None:
     """Generate tunes and write them as ABC and MIDI, with a table of what converted."""
     from tunesmith.bundle import load
     from tunesmith.pipeline.sample import write_samples
+    from tunesmith.render.files import parse_formats
     from tunesmith.sampling import SampleSettings, unescape
+
+    formats = parse_formats(render) if render.strip() else ()
 
     settings = SampleSettings(
         num=num,
@@ -188,7 +208,12 @@ def sample(
     settings.check(vocab_size=10**9)  # range checks before the model is loaded; vocabulary checks follow
     loaded = load(model, checkpoint)
     report = write_samples(
-        loaded.model, loaded.representation, settings, out, extra={"model": str(model), "model_kind": loaded.kind}
+        loaded.model,
+        loaded.representation,
+        settings,
+        out,
+        extra={"model": str(model), "model_kind": loaded.kind},
+        render=formats,
     )
     print_samples(report)
     typer.echo(f"wrote        {out}/  (samples.json has abc2midi's messages per tune)")
@@ -210,13 +235,47 @@ def export(
 
 @app.command()
 @friendly
+def render(
+    path: Annotated[Path, typer.Argument(help="An .abc (tunebook) or .mid file, or a folder of them.")],
+    to: Annotated[str, typer.Option("--to", help="Formats: wav, flac, ogg, svg, musicxml, mid.")] = "wav,svg",
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: beside each file).")] = None,
+    soundfont: Annotated[Path | None, typer.Option(help="General MIDI .sf2/.sf3 for FluidSynth.")] = None,
+    program: Annotated[str | None, typer.Option(help="Instrument: fiddle, violin, flute, piano… or 0-127.")] = None,
+    tempo: Annotated[float | None, typer.Option(help="Quarter notes per minute (default: the tune's Q:).")] = None,
+    sample_rate: Annotated[int, typer.Option(help="Audio sample rate in Hz (8000 to 96000).")] = 44100,
+    synth: Annotated[str, typer.Option(help="auto, fluidsynth or builtin.")] = "auto",
+) -> None:
+    """Make tunes audible and readable: audio through FluidSynth, scores through verovio and music21."""
+    from tunesmith.render.audio import AudioOptions, program_number
+    from tunesmith.render.files import parse_formats, render_path
+
+    formats = parse_formats(to)
+    options = AudioOptions(soundfont, program_number(program), tempo, sample_rate, synth).check()
+    report = render_path(path, formats, out, options)
+    if not report.outputs and report.failures:
+        first = report.failures[0].reason
+        more = len(report.failures) - 1
+        raise TunesmithError(first + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""))
+    rows = [[o.paths[0], o.format, o.detail] for o in report.outputs]
+    typer.echo(_table(["wrote", "format", "detail"], rows))
+    if report.failures:
+        typer.echo("")
+        typer.echo(_table(["failed", "format", "problem"], [[f.source, f.format, f.reason] for f in report.failures]))
+    files = sum(len(o.paths) for o in report.outputs)
+    typer.echo(f"{files} file{'s' * (files != 1)} in {report.seconds:.1f} s")
+    if report.failures:
+        raise TunesmithError(f"{len(report.failures)} renders failed (listed above); the rest were written")
+
+
+@app.command()
+@friendly
 def demo(
     minutes: Annotated[float, typer.Option(help="Training budget in minutes.")] = 5.0,
     out: Annotated[Path, typer.Option(help="Where data, the run and the tunes go.")] = Path("demo-output"),
     num: Annotated[int, typer.Option(help="Tunes to sample.")] = 5,
     preset: Annotated[str, typer.Option(help="Preset to train.")] = "abc-lstm-demo",
 ) -> None:
-    """Prepare the built-in folk corpus, train briefly, sample tunes and write ABC + MIDI."""
+    """Prepare the built-in folk corpus, train briefly, sample tunes and write ABC, MIDI, WAV and SVG."""
     from tunesmith.pipeline.demo import run_demo
 
     run_demo(minutes=minutes, out=out, num=num, preset=preset, echo=typer.echo, show=print_samples)

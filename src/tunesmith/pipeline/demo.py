@@ -48,10 +48,15 @@ def run_demo(
 
     loaded = load(run_dir)
     report = write_samples(
-        loaded.model, loaded.representation, SampleSettings(num=num, seed=0), out, extra={"model": str(run_dir)}
+        loaded.model,
+        loaded.representation,
+        SampleSettings(num=num, seed=0),
+        out,
+        extra={"model": str(run_dir)},
+        render=("wav", "svg"),  # hear them and read them
     )
     show(report)
     echo("")
-    echo(f"tunes        {out}/*.abc and {out}/*.mid  (details in {out}/samples.json)")
+    echo(f"tunes        {out}/*.abc, *.mid, *.wav and *.svg  (details in {out}/samples.json)")
     echo(f"run          {run_dir}  (metrics.csv, checkpoints/, samples/ every few epochs)")
     echo(f"more tunes   tunesmith sample {run_dir} --num 10 --temperature 0.8 --out samples/")

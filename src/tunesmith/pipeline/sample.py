@@ -11,6 +11,7 @@ from typing import Any
 from torch import nn
 
 from tunesmith.corpora.abc import header_fields
+from tunesmith.render.audio import AudioOptions
 from tunesmith.render.midi import convert_many
 from tunesmith.representations import TokenRepresentation
 from tunesmith.sampling import SampleSettings, generate
@@ -46,8 +47,13 @@ def write_samples(
     out: Path | str,
     *,
     extra: dict[str, Any] | None = None,
+    render: tuple[str, ...] = (),
+    audio: AudioOptions | None = None,
 ) -> SampleReport:
-    """Generate ``settings.num`` tunes into ``out`` as ``NNN.abc`` + ``NNN.mid`` and ``samples.json``."""
+    """Generate ``settings.num`` tunes into ``out`` as ``NNN.abc`` + ``NNN.mid`` and ``samples.json``.
+
+    ``render`` names more formats (wav, flac, ogg, svg, musicxml) written beside each tune as ``NNN.<format>``.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -78,6 +84,7 @@ def write_samples(
                 "abc2midi_warnings": conv.warnings,
                 "notes": conv.notes,
                 "messages": conv.messages[:20],
+                **(render_sample(text, out, name, render, audio, conv.converted) if render else {}),
             }
         )
     chars = sum(t["length"] for t in tunes)
@@ -94,3 +101,21 @@ def write_samples(
     }
     (out / "samples.json").write_text(json.dumps(summary, indent=2))
     return report
+
+
+def render_sample(
+    text: str, out: Path, name: str, formats: tuple[str, ...], audio: AudioOptions | None, converted: bool
+) -> dict[str, list[str]]:
+    """Render one sampled tune beside its ``.abc``; what failed is kept as a reason, not raised."""
+    from tunesmith.render.files import render_tune
+
+    formats = tuple(f for f in formats if f != "mid")  # NNN.mid is always written
+    for fmt in formats:  # a file left from an earlier run must not pass for this one
+        (out / f"{name}.{fmt}").unlink(missing_ok=True)
+    report = render_tune(
+        text, out / name, formats, audio, name=f"{name}.abc", midi=out / f"{name}.mid" if converted else None
+    )
+    return {
+        "rendered": [p.name for o in report.outputs for p in o.paths],
+        "render_errors": [f"{f.format}: {f.reason}" for f in report.failures],
+    }
