@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick lint install clean
+.PHONY: demo test bench bench-quick bench-quality lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,18 @@ test: $(STAMP)
 BENCH_MODELS = $(if $(wildcard demo-output/run),--convert-model demo=demo-output/run) \
                $(if $(wildcard benchmarks/work/demo20),--convert-model 20min=benchmarks/work/demo20)
 
+# One table: core and model figures, plus the quality figures of the last `make bench-quality`
+# (benchmarks/results/quality.json) where there is one. `run.py --with-quality` runs both at once.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_MODELS)
 
+# About a minute on two cores: debug presets, and quality.py's own --quick smoke run.
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
+
+# Equal-budget quality: each preset trains for 20 minutes (an hour in all); e.g. QUALITY_ARGS='--budget-minutes 5'.
+bench-quality: $(STAMP)
+	$(BIN)/python benchmarks/quality.py $(QUALITY_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -1,49 +1,63 @@
-"""Core benchmarks: training and sampling throughput, corpus preparation time, MIDI conversion.
+"""The benchmark suite: core figures, model figures and quality figures in one table.
 
-Run ``python benchmarks/run.py`` for the figures the issue asks for, or ``--quick`` for a
-smoke run (debug presets, a few steps; minutes on two cores). One table goes to stdout,
-progress to stderr, and everything (with the machine it ran on) to a JSON file, so figures
-from different machines are never compared without knowing where they came from.
+Core (this file): training and sampling throughput against LSTMCell-loop baselines, corpus
+preparation time, MIDI conversion. Model figures (``models.py``): the matmul peak, each
+preset's training and sampling tokens/s and share of that peak, the transformer's cache.
+Quality (``quality.py``, an hour): read from its saved JSON, or run first with ``--with-quality``.
+
+Run ``python benchmarks/run.py`` for the figures the issues ask for, or ``--quick`` for a
+smoke run (debug presets, a few steps, quality.py's own smoke run; minutes on two cores). One
+table goes to stdout, progress to stderr, and everything (with the machine it ran on) to a JSON
+file, so figures from different machines are never compared without knowing where they came from.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
-import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-import tunesmith
-from tunesmith import models
 from tunesmith.bundle import load
 from tunesmith.config import Config, load_preset
 from tunesmith.data.prepared import PreparedData
 from tunesmith.errors import TunesmithError
+from tunesmith.models import build as build_model
 from tunesmith.pipeline.prepare import prepare
 from tunesmith.pipeline.sample import write_samples
 from tunesmith.representations import TokenRepresentation
 from tunesmith.sampling import SampleSettings, generate
-from tunesmith.training.optim import make_optimizer
 
 HERE = Path(__file__).resolve().parent
-VOCAB = 120  # the folk corpus vocabulary: 118 characters plus <start> and <end>
+sys.path.insert(0, str(HERE))
+
+from common import (  # noqa: E402
+    UNITS,
+    VOCAB,
+    Figure,
+    log,
+    machine,
+    median_step_seconds,
+    optimizer_step,
+    read_figures,
+    table,
+    train_step,
+    windows,
+)
+from models import model_figures  # noqa: E402  (benchmarks/models.py: issue 3's model figures)
+
 TEMPERATURES = (0.5, 1.0, 2.0)
 SAMPLE_SEEDS = (0, 1, 2)
-WARMUP_STEPS = 2
 # Targets a --quick run cannot judge: debug-sized models, and 8 tunes cannot be sampled 20x faster in one batch.
 NOT_JUDGED_WHEN_QUICK = ("train.speedup.vs-seed-style", "sample.speedup")
 
@@ -63,101 +77,7 @@ FULL = Plan({"abc-lstm-seed": 10, "abc-lstm-demo": 10, "abc-lstm": 4}, (20, 4), 
 QUICK = Plan({"abc-lstm-seed-debug": 5, "abc-lstm-demo-debug": 5, "abc-lstm-debug": 5}, (5, 5), 8, 10, 1)
 
 
-@dataclass
-class Figure:
-    """One measured number, with its target (if the issue set one) and which way the target points."""
-
-    name: str
-    value: float
-    unit: str
-    target: float | None = None
-    op: str = ">="
-    note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-    judged: bool = True  # False where the run is too small for the target to mean anything
-
-    @property
-    def met(self) -> bool | None:
-        if self.target is None or not self.judged:
-            return None
-        return self.value >= self.target if self.op == ">=" else self.value <= self.target
-
-    def to_json(self) -> dict[str, Any]:
-        op = self.op if self.target is not None else None
-        head = {"value": self.value, "unit": self.unit, "target": self.target, "target_op": op, "target_met": self.met}
-        return {**head, "note": self.note, **self.extra}
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def machine() -> dict[str, Any]:
-    """Where the figures came from; throughput means little without the CPU and thread count."""
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "cpu_model": cpu,
-        "logical_cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "tunesmith": tunesmith.__version__,
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-    }
-
-
 # --- 1. training throughput -------------------------------------------------------------------
-
-
-def median_step_seconds(step: Callable[[], None], steps: int) -> float:
-    """Median wall time of one step after a warm-up (the first steps pay for allocation)."""
-    for _ in range(WARMUP_STEPS):
-        step()
-    times = []
-    for _ in range(steps):
-        started = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-def optimizer_step(model: nn.Module, loss_fn: Callable[[], torch.Tensor], cfg: Config) -> Callable[[], None]:
-    """One optimisation step as Lightning runs it: zero grads, backward, clip by norm, step."""
-    opt = make_optimizer(model.parameters(), cfg.train)
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        loss_fn().backward()
-        if cfg.train.grad_clip:
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-        opt.step()
-
-    return step
-
-
-def windows(batch: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random input/target windows; the cost of a step does not depend on which characters they hold."""
-    tokens = torch.randint(0, VOCAB, (batch, seq_len + 1))
-    return tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
-
-
-def ours_step(cfg: Config) -> Callable[[], None]:
-    """The model and loss exactly as ``TokenLM`` builds them, on one batch of the preset's shape."""
-    m = cfg.model
-    model = models.build(m.name, VOCAB, embed_dim=m.embed_dim, hidden=m.hidden, layers=m.layers, dropout=m.dropout)
-    inputs, targets = windows(cfg.data.batch_size, cfg.data.seq_len)
-
-    def loss() -> torch.Tensor:
-        logits, _ = model(inputs)
-        return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
-
-    return optimizer_step(model.train(), loss, cfg)
 
 
 class LoopLSTM(nn.Module):
@@ -195,7 +115,7 @@ def training_figures(plan: Plan) -> list[Figure]:
         log(f"training throughput: {preset} ({steps} steps)")
         cfg = load_preset(preset)
         d = cfg.data
-        figures.append(chars_figure(f"train.{preset}", ours_step(cfg), d.batch_size, d.seq_len, steps, ""))
+        figures.append(chars_figure(f"train.{preset}", train_step(cfg), d.batch_size, d.seq_len, steps, ""))
     seed_preset = next(iter(plan.presets))
     seed = load_preset(seed_preset)
     n, t = seed.data.batch_size, seed.data.seq_len
@@ -227,8 +147,7 @@ def training_figures(plan: Plan) -> list[Figure]:
 def untrained_model(rep: TokenRepresentation) -> nn.Module:
     m = load_preset("abc-lstm-demo").model
     torch.manual_seed(0)
-    hyper = {"embed_dim": m.embed_dim, "hidden": m.hidden, "layers": m.layers, "dropout": m.dropout}
-    return models.build(m.name, rep.vocab_size, **hyper)
+    return build_model(m.name, rep.vocab_size, **m.hyper())
 
 
 def sampling_model(path: Path, untrained: bool, rep: TokenRepresentation) -> tuple[nn.Module, TokenRepresentation, str]:
@@ -323,31 +242,40 @@ def all_convert_figures(specs: list[tuple[str, Path]], num: int, notes: list[str
 # --- output -----------------------------------------------------------------------------------
 
 
-def formatted(value: float, unit: str) -> str:
-    if unit == "chars/s":
-        return f"{value:,.0f}"
-    return f"{value:.2f}" if unit in ("x", "share", "s") else f"{value:g}"
-
-
-def table(figures: list[Figure]) -> str:
-    """One plain-text table with aligned columns."""
-    rows = [["figure", "value", "unit", "target", "met", "note"]]
-    for f in figures:
-        target = f"{f.op} {f.target:g}" if f.target is not None else "-"
-        met = {True: "yes", False: "NO", None: "-"}[f.met]
-        rows.append([f.name, formatted(f.value, f.unit), f.unit, target, met, f.note])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    align = [str.ljust, str.rjust, str.ljust, str.ljust, str.ljust, str.ljust]
-    lines = ["  ".join(a(c, w) for a, c, w in zip(align, r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def convert_spec(text: str) -> tuple[str, Path]:
     label, sep, path = text.partition("=")
     if not sep or not label or not path or any(c in label for c in " ./"):
         raise argparse.ArgumentTypeError(f"expected LABEL=PATH (e.g. demo=demo-output/run), got {text!r}")
     return label, Path(path)
+
+
+def quality_section(args: argparse.Namespace, notes: list[str]) -> tuple[list[Figure], dict | None]:
+    """Quality figures: from a run of quality.py now (``--with-quality``; a ``--quick`` run does its
+    smoke run), or else from its saved JSON, with a note saying so. Its own table goes to stderr."""
+    path = args.quality_json or HERE / "results" / ("quality-quick.json" if args.quick else "quality.json")
+    if args.run_quality:
+        import quality  # benchmarks/quality.py; imported here since it loads Lightning
+
+        argv = ["--out", str(path), *(["--quick"] if args.quick else [])]
+        argv += ["--budget-minutes", str(args.budget_minutes)] if args.budget_minutes else []
+        argv += ["--work", str(args.quality_work)] if args.quality_work else []
+        log(f"quality: running benchmarks/quality.py {' '.join(argv)}")
+        with contextlib.redirect_stdout(sys.stderr):
+            quality.main(argv)
+    elif not path.is_file():
+        notes.append(f"no quality figures: {path} does not exist (make bench-quality, or run.py --with-quality)")
+        return [], None
+    figures, saved = read_figures(path)
+    source = {
+        "path": str(path),
+        "ran_now": args.run_quality,
+        "mode": saved.get("mode"),
+        "machine": saved.get("machine"),
+    }
+    if not args.run_quality:
+        when = (saved.get("machine") or {}).get("timestamp", "an unknown time")
+        notes.append(f"quality figures read from {path} ({saved.get('mode')} run of {when}), not rerun: --with-quality")
+    return figures, source
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -360,7 +288,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--convert-model", type=convert_spec, action="append", default=[], metavar="LABEL=PATH", help="repeatable"
     )
-    return p.parse_args(argv)
+    q = p.add_argument_group("quality (benchmarks/quality.py: an hour in full, ~25 s with --quick)")
+    runs = q.add_mutually_exclusive_group()
+    runs.add_argument("--with-quality", action="store_true", help="run quality.py first (the default with --quick)")
+    runs.add_argument("--saved-quality", action="store_true", help="only read --quality-json (the default in full)")
+    q.add_argument("--budget-minutes", type=float, help="passed to quality.py (its default: 20 per preset)")
+    q.add_argument("--quality-json", type=Path, help="default benchmarks/results/quality.json or quality-quick.json")
+    q.add_argument("--quality-work", type=Path, help="quality.py's --work (default benchmarks/work/quality)")
+    args = p.parse_args(argv)
+    args.run_quality = args.with_quality or (args.quick and not args.saved_quality)
+    if not args.run_quality and (args.budget_minutes is not None or args.quality_work):
+        p.error("--budget-minutes and --quality-work only apply when quality.py runs (--with-quality)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -374,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     if info["load_average_at_start"] and info["load_average_at_start"][0] > 0.5 * (info["logical_cores"] or 1):
         notes.append(f"load average {info['load_average_at_start'][0]} at start: other work shared the CPU")
 
+    quality_figures, quality_source = quality_section(args, notes)
     prep, folk_rep = prepare_figure(plan.prepare_repeats)
     figures = training_figures(plan)
     model, rep, described = sampling_model(args.model, args.untrained, folk_rep)
@@ -384,12 +324,15 @@ def main(argv: list[str] | None = None) -> int:
     for f in figures:
         if args.quick and f.name in NOT_JUDGED_WHEN_QUICK:
             f.judged, f.note = False, f"quick run, target not judged; {f.note}"
+    timed = {f.name.removeprefix("train."): f for f in figures if f.name.removeprefix("train.") in plan.presets}
+    figures += [*model_figures(args.quick, notes, reuse=timed), *quality_figures]
 
-    assert all(math.isfinite(f.value) for f in figures)
+    assert all(math.isfinite(f.value) and f.unit in UNITS for f in figures), [f.name for f in figures]
     result = {
         "mode": "quick" if args.quick else "full",
         "machine": info,
         "figures": {f.name: f.to_json() for f in figures},
+        "quality_source": quality_source,
         "notes": notes,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
