@@ -23,7 +23,7 @@ def _fails_cleanly(proc, *fragments: str) -> None:
 def test_help_lists_the_verbs() -> None:
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for verb in ("prepare", "train", "sample", "export", "demo"):
+    for verb in ("prepare", "train", "sample", "export", "render", "demo"):
         assert verb in proc.stdout
 
 

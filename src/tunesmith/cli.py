@@ -65,14 +65,18 @@ def print_samples(report: Any) -> None:
             "yes" if t["ended_cleanly"] else "cut",
             "yes" if t["converts_to_midi"] else "no",
             t["abc2midi_errors"],
+            f"{100 * t['validity']['bars_ok_share']:.0f}%",
+            "yes" if t["valid"] else "no",
         ]
         for t in report.tunes
     ]
-    typer.echo(_table(["file", "title", "meter", "key", "length", "ended", "midi", "errors"], rows))
+    headers = ["file", "title", "meter", "key", "length", "ended", "midi", "errors", "bars ok", "valid"]
+    typer.echo(_table(headers, rows))
     n = len(report.tunes)
     typer.echo(
         f"{sum(t['converts_to_midi'] for t in report.tunes)}/{n} convert to MIDI "
-        f"({100 * report.converted_share:.0f}%), {100 * report.clean_share:.0f}% with zero abc2midi errors; "
+        f"({100 * report.converted_share:.0f}%), {100 * report.clean_share:.0f}% with zero abc2midi errors, "
+        f"{100 * report.bars_ok_share:.1f}% of bars the right length, {100 * report.valid_share:.0f}% valid; "
         f"{report.chars_per_second:,.0f} chars/s"
     )
     print_rendered(report)
@@ -186,8 +190,11 @@ def sample(
     checkpoint: Annotated[str, typer.Option(help="For runs: best or last.")] = "best",
     out: Annotated[Path, typer.Option(help="Folder for NNN.abc, NNN.mid and samples.json.")] = Path("samples"),
     render: Annotated[str, typer.Option(help="Also write each tune as e.g. wav,svg (see 'tunesmith render').")] = "",
+    constrain: Annotated[
+        bool, typer.Option(help="Allow only valid ABC with whole bars, ending before --max-length (abc-char models).")
+    ] = False,
 ) -> None:
-    """Generate tunes and write them as ABC and MIDI, with a table of what converted."""
+    """Generate tunes and write them as ABC and MIDI, with a table of what converted and is valid."""
     from tunesmith.bundle import load
     from tunesmith.pipeline.sample import write_samples
     from tunesmith.render.files import parse_formats
@@ -204,6 +211,7 @@ def sample(
         max_length=max_length,
         seed=seed,
         batch_size=batch_size,
+        constrain=constrain,
     )
     settings.check(vocab_size=10**9)  # range checks before the model is loaded; vocabulary checks follow
     loaded = load(model, checkpoint)

@@ -3,6 +3,9 @@
 All tunes of a batch advance together, one token per model call. A tune that emits <end>
 leaves the batch (its rows are dropped from the model state), so the batch only pays for
 tunes still being written. A tune that reaches ``max_length`` characters is cut and flagged.
+
+With ``constrain`` an ABC grammar masks every character that would break the tune (see
+:mod:`tunesmith.constraints`): each tune is valid ABC with whole bars and ends before the limit.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class SampleSettings:
     max_length: int = 1000
     seed: int = 0
     batch_size: int = 64
+    constrain: bool = False  # mask characters that would make invalid ABC (abc-char models)
 
     def check(self, vocab_size: int) -> None:
         """Refuse settings that cannot work, with the value named."""
@@ -84,9 +88,12 @@ def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tenso
 
 def draw(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """One token per row by inverse-CDF sampling: the same distribution as ``torch.multinomial``,
-    several times faster for a batch on a CPU. ``right=True`` never lands on a zero-probability token."""
+    several times faster for a batch on a CPU. ``right=True``, and ``u`` kept below the total, never land
+    on a zero-probability token (masked ones included)."""
     cdf = probs.cumsum(-1)
-    u = torch.rand((probs.size(0), 1), generator=gen, device=probs.device) * cdf[:, -1:]
+    total = cdf[:, -1:]
+    u = torch.rand((probs.size(0), 1), generator=gen, device=probs.device) * total
+    u = torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))  # rounding must not reach past the last
     return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=probs.size(-1) - 1)
 
 
@@ -108,6 +115,11 @@ def generate(
     model = model.to(device).eval()
     primer = rep.ids(settings.primer, "--primer") if settings.primer else np.zeros(0, dtype=np.int64)
     budget = settings.max_length - primer.size
+    constraint = None
+    if settings.constrain:
+        from tunesmith.constraints import AbcConstraint
+
+        constraint = AbcConstraint(rep, settings.primer, budget)
     gen = torch.Generator(device=device).manual_seed(settings.seed)
     results: list[Generated] = []
     for first in range(0, settings.num, settings.batch_size):
@@ -120,11 +132,16 @@ def generate(
         lengths = torch.full((b,), budget, dtype=torch.long)
         ended = torch.zeros(b, dtype=torch.bool)
         active = torch.arange(b)
+        guard = constraint.batch(b) if constraint else None
         for step in range(budget):
             logits[:, rep.start_id] = float("-inf")
+            if guard is not None:
+                logits = logits.masked_fill(~guard.allowed(budget - step).to(logits.device), float("-inf"))
             logits = filter_logits(logits / settings.temperature, settings.top_k, settings.top_p)
             token = draw(torch.softmax(logits, -1), gen)
             out[active, step] = token.cpu()
+            if guard is not None:
+                guard.advance(token)
             finished = (token == rep.end_id).cpu()
             if finished.any():
                 ended[active[finished]] = True
@@ -134,6 +151,8 @@ def generate(
                     break
                 active, token = active[keep], token[keep.to(token.device)]
                 state = model.select_state(state, keep.to(device))
+                if guard is not None:
+                    guard.keep(keep)
             if step + 1 < budget:
                 logits, state = _next(model, token, state)
         for row in range(b):

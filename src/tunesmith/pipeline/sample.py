@@ -1,4 +1,4 @@
-"""``tunesmith sample``: generate tunes, write ABC and MIDI, and report what converts."""
+"""``tunesmith sample``: generate tunes, write ABC and MIDI, and report what converts and what is valid."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from torch import nn
 
 from tunesmith.corpora.abc import header_fields
+from tunesmith.metrics.validity import check
 from tunesmith.render.audio import AudioOptions
 from tunesmith.render.midi import convert_many
 from tunesmith.representations import TokenRepresentation
@@ -32,6 +33,17 @@ class SampleReport:
     def clean_share(self) -> float:
         """Share that converted with zero abc2midi errors."""
         return sum(t["converts_to_midi"] and t["abc2midi_errors"] == 0 for t in self.tunes) / max(1, len(self.tunes))
+
+    @property
+    def valid_share(self) -> float:
+        """Share that pass every check of :mod:`tunesmith.metrics.validity`."""
+        return sum(t["valid"] for t in self.tunes) / max(1, len(self.tunes))
+
+    @property
+    def bars_ok_share(self) -> float:
+        """Share of all bars, over all tunes, whose length matches the meter."""
+        bars = sum(t["validity"]["bars"] for t in self.tunes)
+        return sum(t["validity"]["bars_ok"] for t in self.tunes) / bars if bars else 1.0
 
 
 def tune_text(rep: TokenRepresentation, tokens: Any, number: int) -> str:
@@ -70,6 +82,8 @@ def write_samples(
     tunes = []
     for name, text, g, conv in zip(names, texts, generated, conversions, strict=False):
         fields = header_fields(text)
+        validity = check(text, ended=g.ended, conversion=conv).to_json()
+        del validity["messages"]  # already below, once
         tunes.append(
             {
                 "file": f"{name}.abc",
@@ -84,6 +98,8 @@ def write_samples(
                 "abc2midi_warnings": conv.warnings,
                 "notes": conv.notes,
                 "messages": conv.messages[:20],
+                "valid": validity["valid"],
+                "validity": validity,
                 **(render_sample(text, out, name, render, audio, conv.converted) if render else {}),
             }
         )
@@ -94,6 +110,8 @@ def write_samples(
         "converted_share": report.converted_share,
         "zero_error_share": report.clean_share,
         "ended_share": sum(t["ended_cleanly"] for t in tunes) / max(1, len(tunes)),
+        "valid_share": report.valid_share,
+        "bars_ok_share": report.bars_ok_share,
         "sampling_seconds": round(seconds, 3),
         "chars_per_second": round(report.chars_per_second, 1),
         **(extra or {}),
