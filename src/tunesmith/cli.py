@@ -65,7 +65,7 @@ def print_samples(report: Any) -> None:
             "yes" if t["ended_cleanly"] else "cut",
             "yes" if t["converts_to_midi"] else "no",
             t["abc2midi_errors"],
-            f"{100 * t['validity']['bars_ok_share']:.0f}%",
+            f"{100 * t['validity']['bars_ok_share']:.0f}%" if t["validity"]["bars"] else "-",  # no bar to judge
             "yes" if t["valid"] else "no",
         ]
         for t in report.tunes
