@@ -177,18 +177,24 @@ def render_midi_file(path: Path, stem: Path, formats: Iterable[str], options: Au
     return report
 
 
+def _checked(formats: Iterable[str], options: AudioOptions | None) -> tuple[tuple[str, ...], AudioOptions]:
+    """Formats and options checked once, before any tune: a bad --soundfont is one error, not one per tune."""
+    formats = parse_formats(formats)
+    options = (options or AudioOptions()).check()
+    if any(f in AUDIO_FORMATS for f in formats):
+        choose_synth(options, warn=False)
+    return formats, options
+
+
 def render_file(
     path: Path | str, formats: Iterable[str], out_dir: Path | str | None = None, options: AudioOptions | None = None
 ) -> RenderReport:
     """Render one .abc (every tune in it) or .mid file into ``out_dir`` (default: beside the file)."""
     started = time.perf_counter()
     path = Path(path)
-    formats = parse_formats(formats)
-    options = (options or AudioOptions()).check()
     if not path.is_file():
         raise TunesmithError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
-    if any(f in AUDIO_FORMATS for f in formats):
-        choose_synth(options, warn=False)  # a bad --soundfont is one error up front, not one per tune
+    formats, options = _checked(formats, options)
     out = Path(out_dir) if out_dir is not None else path.parent
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:
@@ -211,12 +217,9 @@ def render_path(
     """Render a file, or every .abc/.mid file below a folder (outputs mirror its sub-folders)."""
     started = time.perf_counter()
     path = Path(path)
-    formats = parse_formats(formats)
-    options = (options or AudioOptions()).check()
     if not path.is_dir():
         return render_file(path, formats, out_dir, options)
-    if any(f in AUDIO_FORMATS for f in formats):
-        choose_synth(options, warn=False)  # a bad --soundfont is one error up front, not one per file
+    formats, options = _checked(formats, options)
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in ABC_SUFFIXES + MIDI_SUFFIXES and p.is_file())
     if not files:
         raise TunesmithError(f"{path} holds no .abc, .mid or .midi files")
