@@ -95,8 +95,9 @@ def test_transformer_samples_deterministically_and_its_bundle_matches(transforme
 def test_bf16_autocast_trains_on_cpu(small_data: Path, tmp_path: Path, precision: str) -> None:
     run = tmp_path / "bf16"
     args = ["train", "--preset", "abc-transformer-debug", "--data", small_data, "--run", run, "--no-progress"]
-    proc = run_cli(*args, "--set", f"train.precision={precision}", "--set", "train.max_epochs=2")
+    proc = run_cli(*args, "--precision", precision, "--set", "train.max_epochs=2")
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "precision: bf16-mixed" in (run / "config.yaml").read_text()
     ckpt = load_checkpoint(run / "checkpoints" / "last.ckpt")
     assert ckpt["global_step"] == 40
     assert all(v.dtype == torch.float32 for v in ckpt["state_dict"].values())  # autocast keeps fp32 weights
@@ -104,6 +105,11 @@ def test_bf16_autocast_trains_on_cpu(small_data: Path, tmp_path: Path, precision
     header = lines[0].split(",")
     val = [float(line.split(",")[header.index("val_loss")]) for line in lines[1:]]
     assert val[-1] < val[0], val
+    # precision is how the maths runs, not what is learned: the run resumes in fp32 (e.g. moved off a GPU)
+    more = run_cli(*args, "--set", "train.max_epochs=3")
+    assert more.returncode == 0, more.stderr[-2000:]
+    assert "resumed from step 40" in more.stdout
+    assert load_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 60
 
 
 def test_compiled_training_matches_eager_and_saves_plain_weights(small_data: Path) -> None:

@@ -151,6 +151,12 @@ def train(
     devices: Annotated[str, typer.Option(help="Devices per node: auto or a number.")] = "auto",
     num_nodes: Annotated[int, typer.Option(help="Machines taking part.")] = 1,
     strategy: Annotated[str, typer.Option(help="Lightning strategy: auto, ddp…")] = "auto",
+    precision: Annotated[
+        str | None, typer.Option(help="32-true, bf16-mixed (autocast; for GPUs), 16-mixed… (train.precision).")
+    ] = None,
+    compile_: Annotated[
+        bool, typer.Option("--compile", help="Run the model through torch.compile (train.compile).")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar (else one line per epoch).")] = True,
 ) -> None:
     """Train a model on a prepared dataset; checkpoints, metrics and samples go to the run folder."""
@@ -163,8 +169,10 @@ def train(
     if not (devices == "auto" or devices.isdigit() and 1 <= int(devices) <= 1024 or devices == "-1"):
         raise TunesmithError(f"--devices {devices!r} must be auto, -1 or a number from 1 to 1024")
     hardware = Hardware(accelerator, devices, num_nodes, strategy)
+    overrides = [*(set_ or []), *([f"train.precision={precision}"] if precision else [])]
+    overrides += ["train.compile=true"] if compile_ else []
     result = run_train(
-        preset, data, run, overrides=set_ or [], max_minutes=max_minutes, hardware=hardware, progress=progress
+        preset, data, run, overrides=overrides, max_minutes=max_minutes, hardware=hardware, progress=progress
     )
     if not is_rank_zero():
         return

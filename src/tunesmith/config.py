@@ -102,10 +102,12 @@ class Config:
 
 _SECTIONS = ("data", "model", "train")
 
-# Settings a user may change when resuming a run: they extend or shorten the budget
-# but do not change what is being learned.
+# Settings a user may change when resuming a run: they extend or shorten the budget, or change
+# how the same maths runs (e.g. a CPU run resumed on a GPU with bf16), not what is being learned.
 BUDGET_KEYS = frozenset(
     {
+        "train.precision",
+        "train.compile",
         "train.max_epochs",
         "train.max_minutes",
         "train.patience",
