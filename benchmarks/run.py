@@ -32,7 +32,7 @@ from tunesmith.bundle import load
 from tunesmith.config import Config, load_preset
 from tunesmith.data.prepared import PreparedData
 from tunesmith.errors import TunesmithError
-from tunesmith.models import build as build_model
+from tunesmith.models import build as build_registered
 from tunesmith.pipeline.prepare import prepare
 from tunesmith.pipeline.sample import write_samples
 from tunesmith.representations import TokenRepresentation
@@ -147,7 +147,7 @@ def training_figures(plan: Plan) -> list[Figure]:
 def untrained_model(rep: TokenRepresentation) -> nn.Module:
     m = load_preset("abc-lstm-demo").model
     torch.manual_seed(0)
-    return build_model(m.name, rep.vocab_size, **m.hyper())
+    return build_registered(m.name, rep.vocab_size, **m.hyper())
 
 
 def sampling_model(path: Path, untrained: bool, rep: TokenRepresentation) -> tuple[nn.Module, TokenRepresentation, str]:
