@@ -15,11 +15,16 @@ from tunesmith.errors import TunesmithError
 @dataclass(frozen=True)
 class BuiltinCorpus:
     name: str
-    kind: str  # "abc" today; "midi" and "audio" corpora join later
+    kind: str  # "abc" or "midi"; "audio" corpora join later
     description: str
     folders: tuple[str, ...]  # below music21/corpus
 
     def files(self) -> list[Path]:
+        """The source files: ``.abc`` tunebooks, or for a MIDI corpus the music21 scores it converts."""
+        if self.kind == "midi":
+            from tunesmith.corpora.midi import source_files
+
+            return source_files(self.name)
         root = music21_corpus_root()
         found: list[Path] = []
         for folder in self.folders:
@@ -36,6 +41,48 @@ BUILTIN: dict[str, BuiltinCorpus] = {
         "music21's ABC folk collections: O'Neill's 1850, Ryan's Mammoth, Aird's Airs, "
         "the Essen folksongs and the misc folk files (about 12,900 tunes)",
         ("oneills1850", "ryansMammoth", "airdsAirs", "essenFolksong", "miscFolk"),
+    ),
+    "bach": BuiltinCorpus(
+        "bach",
+        "midi",
+        "Bach's four-part chorales in music21 (Riemenschneider's 371, 350 distinct files), "
+        "soprano, alto, tenor and bass only, converted once to MIDI and cached",
+        ("bach",),
+    ),
+    "classical": BuiltinCorpus(
+        "classical",
+        "midi",
+        "the other scores music21 ships (Beethoven, Mozart, Haydn, the Schumanns, Chopin, Handel, "
+        "Monteverdi, Palestrina, Josquin, trecento and more), converted once to MIDI and cached",
+        # every music21 corpus folder that is not the chorales, an ABC folk collection, or a theory
+        # exercise, demo or lead sheet (tests/test_midi_corpus.py checks none is left unplaced)
+        (
+            "beach",
+            "beethoven",
+            "chopin",
+            "ciconia",
+            "corelli",
+            "cpebach",
+            "handel",
+            "haydn",
+            "johnson_j_r",
+            "joplin",
+            "josquin",
+            "liliuokalani",
+            "luca",
+            "lusitano",
+            "monteverdi",
+            "mozart",
+            "palestrina",
+            "schoenberg",
+            "schubert",
+            "schumann_clara",
+            "schumann_robert",
+            "trecento",
+            "verdi",
+            "weber",
+            "webern",
+        ),  # fmt: skip
     ),
 }
 
