@@ -27,7 +27,7 @@ from torch import nn
 from tunesmith import __version__, models
 from tunesmith.config import Config, read_config, validate
 from tunesmith.errors import TunesmithError
-from tunesmith.representations import TokenRepresentation, from_json
+from tunesmith.representations import FrameRepresentation, Representation, TokenRepresentation, from_json
 from tunesmith.training.checkpoint_io import load_checkpoint
 
 BUNDLE_FORMAT = 1
@@ -37,7 +37,7 @@ VERSIONED = ("torch", "lightning", "numpy", "music21", "symusic", "safetensors")
 @dataclass
 class LoadedModel:
     model: nn.Module
-    representation: TokenRepresentation
+    representation: Representation  # TokenRepresentation or FrameRepresentation: check ``kind``
     config: Config
     source: Path
     kind: str  # "run" or "bundle"
@@ -52,10 +52,19 @@ def is_bundle(path: Path) -> bool:
     return (path / "model.safetensors").is_file()
 
 
-def _build(config: Config, vocab_size: int, state: dict[str, torch.Tensor], source: Path) -> nn.Module:
+def model_size(rep: Representation) -> int:
+    """What ``models.build`` is sized by: the vocabulary for tokens, ``frame_dim`` for frames."""
+    return rep.frame_dim if isinstance(rep, FrameRepresentation) else rep.vocab_size
+
+
+def _build(config: Config, rep: Representation, state: dict[str, torch.Tensor], source: Path) -> nn.Module:
     validate(config)  # a shared config is untrusted input: sizes are bounded before anything is built
     m = config.model
-    model = models.build(m.name, vocab_size, **m.hyper())
+    frames = isinstance(rep, FrameRepresentation)
+    if (m.name in models.FRAME_REGISTRY) != frames:
+        kind = "frame" if frames else "token"
+        raise TunesmithError(f"{source}: model '{m.name}' does not read the {kind}s of '{rep.name}'")
+    model = models.build(m.name, model_size(rep), **m.hyper())
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -72,10 +81,10 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise TunesmithError(f"{path} is not valid JSON ({exc})") from None
 
 
-def _representation(path: Path) -> TokenRepresentation:
+def _representation(path: Path) -> Representation:
     rep = from_json(_read_json(path))
-    if not isinstance(rep, TokenRepresentation):
-        raise TunesmithError(f"{path}: '{rep.name}' is not a token representation")
+    if not isinstance(rep, (TokenRepresentation, FrameRepresentation)):
+        raise TunesmithError(f"{path}: '{rep.name}' is neither a token nor a frame representation")
     return rep
 
 
@@ -113,7 +122,7 @@ def load(path: Path | str, checkpoint: str = "best") -> LoadedModel:
             state = load_file(path / "model.safetensors")
         except (SafetensorError, OSError, ValueError) as exc:
             raise TunesmithError(f"{path / 'model.safetensors'} is corrupt or truncated ({exc})") from None
-        return LoadedModel(_build(config, rep.vocab_size, state, path), rep, config, path, "bundle", info)
+        return LoadedModel(_build(config, rep, state, path), rep, config, path, "bundle", info)
     if is_run(path):
         config = read_config(path / "config.yaml")
         rep = _representation(path / "representation.json")
@@ -126,7 +135,7 @@ def load(path: Path | str, checkpoint: str = "best") -> LoadedModel:
             "epoch": ckpt.get("epoch"),
             "best_val_loss": (ckpt.get("callbacks", {}).get("RunCheckpoint") or {}).get("best"),
         }
-        return LoadedModel(_build(config, rep.vocab_size, state, ckpt_path), rep, config, path, "run", info)
+        return LoadedModel(_build(config, rep, state, ckpt_path), rep, config, path, "run", info)
     raise TunesmithError(
         f"{path} is neither a run directory (config.yaml + checkpoints/) nor a bundle (model.safetensors)"
     )
@@ -154,7 +163,7 @@ def export(run: Path | str, out: Path | str, checkpoint: str = "best") -> Path:
     info = {
         "format": BUNDLE_FORMAT,
         "config": loaded.config.to_dict(),
-        "vocab_size": loaded.representation.vocab_size,
+        ("frame_dim" if loaded.representation.kind == "frames" else "vocab_size"): model_size(loaded.representation),
         "trained": loaded.info,
     }
     (out / "config.json").write_text(json.dumps(info, indent=2))

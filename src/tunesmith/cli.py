@@ -79,12 +79,39 @@ def print_samples(report: Any) -> None:
         f"{100 * report.bars_ok_share:.1f}% of bars the right length, {100 * report.valid_share:.0f}% valid; "
         f"{report.chars_per_second:,.0f} chars/s"
     )
-    print_rendered(report)
+    print_rendered(report.tunes)
 
 
-def print_rendered(report: Any) -> None:
+def print_midi_samples(report: Any) -> None:
+    """The table for MIDI models: size, notes, range and polyphony per piece, and the syntax error rate."""
+    tokens = report.unit == "tokens"
+    rows = [
+        [
+            p["file"],
+            p[report.unit],
+            p["notes"],
+            p["quarters"],
+            "-" if p["pitch_range"] is None else "{}-{}".format(*p["pitch_range"]),
+            p["pitch_classes"],
+            p["polyphony"],
+            *([p["syntax_errors"]] if tokens else []),
+        ]
+        for p in report.pieces
+    ]
+    headers = ["file", report.unit, "notes", "quarters", "pitches", "classes", "poly", *(["syntax"] if tokens else [])]
+    typer.echo(_table(headers, rows))
+    n = len(report.pieces)
+    line = f"{sum(p['notes'] > 0 for p in report.pieces)}/{n} pieces have notes"
+    if tokens:
+        clean = sum(p["syntax_errors"] == 0 for p in report.pieces)
+        line += f", {clean}/{n} decode with no syntax error; syntax error rate {100 * report.syntax_error_rate:.2f}%"
+    typer.echo(f"{line}; {report.steps_per_second:,.0f} {report.unit}/s")
+    print_rendered(report.pieces)
+
+
+def print_rendered(items: list[dict[str, Any]]) -> None:
     """One line for ``--render``: files written per format and how many tunes failed (reasons in samples.json)."""
-    tunes = [t for t in report.tunes if "rendered" in t]
+    tunes = [t for t in items if "rendered" in t]
     if not tunes:
         return
     counts: dict[str, int] = {}
@@ -101,41 +128,72 @@ def print_rendered(report: Any) -> None:
 @friendly
 def prepare(
     out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.")],
-    corpus: Annotated[str | None, typer.Option(help="Built-in corpus: folk.")] = None,
-    input: Annotated[Path | None, typer.Option("--input", help="Your .abc file or folder (recursive).")] = None,
+    corpus: Annotated[str | None, typer.Option(help="Built-in corpus: folk (ABC), bach or classical (MIDI).")] = None,
+    input: Annotated[Path | None, typer.Option("--input", help="Your .abc or .mid file or folder (recursive).")] = None,
+    representation: Annotated[
+        str, typer.Option(help="abc-char (ABC), or for MIDI: midi-notes, midi-remi, midi-tsd, pianoroll.")
+    ] = "abc-char",
     drop_fields: Annotated[str, typer.Option(help="Header fields to remove, e.g. T,N,Z.")] = "",
     keep_comments: Annotated[bool, typer.Option(help="Keep % comment lines.")] = False,
     val_fraction: Annotated[float, typer.Option(help="Share of tunes held out for validation.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed of the train/validation split.")] = 0,
     max_chars: Annotated[int, typer.Option(help="Skip tunes longer than this many characters.")] = 5000,
-    max_tunes: Annotated[int, typer.Option(help="Keep only the first N tunes (0 = all).")] = 0,
+    max_tunes: Annotated[int, typer.Option(help="Keep only the first N tunes or pieces (0 = all).")] = 0,
+    transpose: Annotated[int, typer.Option(help="MIDI: add the training pieces in every key within ±N semitones.")] = 0,
+    tempo_stretch: Annotated[
+        str, typer.Option(help="MIDI: add training copies at these tempo factors, e.g. 0.9,1.1.")
+    ] = "",
+    normalize_key: Annotated[
+        bool, typer.Option(help="MIDI: transpose every piece to C major / A minor first.")
+    ] = False,
+    vocab_size: Annotated[int, typer.Option(help="midi-remi/midi-tsd: learn BPE merges up to this vocabulary.")] = 0,
 ) -> None:
     """Read a corpus, clean it, split it by tune and encode it as memmapped arrays."""
     from tunesmith.pipeline.prepare import prepare as run_prepare
 
     fields = [f for f in drop_fields.split(",") if f.strip()]
+    midi: dict[str, Any] = {}
+    if transpose:
+        midi["transpose"] = transpose
+    if tempo_stretch.strip():
+        try:
+            midi["tempo_factors"] = tuple(float(f) for f in tempo_stretch.split(",") if f.strip())
+        except ValueError:
+            raise TunesmithError(f"--tempo-stretch {tempo_stretch!r}: expected numbers like 0.9,1.1") from None
+    if normalize_key:
+        midi["normalize_key"] = True
+    if vocab_size:
+        midi["vocab_size"] = vocab_size
     result = run_prepare(
         out,
         corpus=corpus,
         input_path=input,
+        representation=representation,
         drop_fields=fields,
         keep_comments=keep_comments,
         val_fraction=val_fraction,
         seed=seed,
         max_chars=max_chars,
         max_tunes=max_tunes,
+        midi=midi,
     )
     m = result.meta
+    what = "pieces" if "pieces_read" in m else "tunes"
     typer.echo(f"source       {m['source']} ({m['files']} files)")
-    typer.echo(f"tunes read   {m['tunes_read']}")
-    typer.echo(f"tunes kept   {m['tunes_kept']}")
+    typer.echo(f"{what + ' read':<12} {m[what + '_read']}")
+    typer.echo(f"{what + ' kept':<12} {m[what + '_kept']}")
     skipped = sum(m["skipped"].values())
     typer.echo(f"skipped      {skipped}")
     for reason, count in m["skipped"].items():
-        typer.echo(f"  {count:>6}  {reason}")
+        if count:  # every reason, with its zero count too, is in meta.json
+            typer.echo(f"  {count:>6}  {reason}")
     for split, c in m["counts"].items():
-        typer.echo(f"{split:<12} {c['tunes']} tunes, {c['tokens']:,} tokens")
-    typer.echo(f"vocabulary   {m['vocab_size']} symbols ({m['dtype']})")
+        unit = "frames" if "frames" in c else "tokens"
+        typer.echo(f"{split:<12} {c[what]} {what}, {c[unit]:,} {unit}")
+    if "frame_dim" in m:
+        typer.echo(f"frames       {m['frame_dim']} values each, stored as {m['frame_width']} {m['dtype']} per frame")
+    else:
+        typer.echo(f"vocabulary   {m['vocab_size']} symbols ({m['dtype']})")
     typer.echo(f"wrote        {result.out}  (skipped list: {result.out / 'skipped.tsv'})  in {result.seconds:.1f} s")
 
 
@@ -178,7 +236,11 @@ def train(
         return
     if result.resumed_from_step is not None:
         typer.echo(f"resumed from step {result.resumed_from_step}")
-    best = f"{result.best_val_loss:.4f} nats/char" if result.best_val_loss is not None else "n/a"
+    import json
+
+    rep = json.loads((result.run / "representation.json").read_text()).get("name")
+    unit = {"abc-char": "char", "pianoroll": "bit"}.get(rep, "token")
+    best = f"{result.best_val_loss:.4f} nats/{unit}" if result.best_val_loss is not None else "n/a"
     typer.echo(f"{result.state} after {result.epochs:.2f} epochs (step {result.global_step}); best val loss {best}")
     typer.echo(f"run folder   {result.run}  (metrics.csv, checkpoints/, samples/, tensorboard/)")
 
@@ -201,10 +263,13 @@ def sample(
     constrain: Annotated[
         bool, typer.Option(help="Allow only valid ABC with whole bars, ending before --max-length (abc-char models).")
     ] = False,
+    primer_midi: Annotated[Path | None, typer.Option(help="MIDI models: continue the start of this .mid file.")] = None,
+    primer_bars: Annotated[int, typer.Option(help="Bars of --primer-midi to continue from (1 to 64).")] = 2,
 ) -> None:
-    """Generate tunes and write them as ABC and MIDI, with a table of what converted and is valid."""
+    """Generate tunes and write them as ABC and MIDI (or, for MIDI models, MIDI, WAV and piano-roll PNG)."""
     from tunesmith.bundle import load
     from tunesmith.pipeline.sample import write_samples
+    from tunesmith.pipeline.sample_midi import is_midi, primer_from_midi, write_midi_samples
     from tunesmith.render.files import parse_formats
     from tunesmith.sampling import SampleSettings, unescape
 
@@ -223,6 +288,26 @@ def sample(
     )
     settings.check(vocab_size=10**9)  # range checks before the model is loaded; vocabulary checks follow
     loaded = load(model, checkpoint)
+    if is_midi(loaded.representation):
+        primer_ids, quarters = (
+            primer_from_midi(loaded.representation, primer_midi, primer_bars) if primer_midi else (None, None)
+        )
+        midi_report = write_midi_samples(
+            loaded.model,
+            loaded.representation,
+            settings,
+            out,
+            extra={"model": str(model), "model_kind": loaded.kind, "primer_midi": str(primer_midi or "")},
+            render=formats or ("wav",),
+            primer=primer_ids,
+            primer_quarters=quarters,
+            onset_weight=loaded.config.train.onset_weight,
+        )
+        print_midi_samples(midi_report)
+        typer.echo(f"wrote        {out}/  (NNN.mid, NNN.png, NNN.wav; samples.json has each piece's details)")
+        return
+    if primer_midi:
+        raise TunesmithError(f"--primer-midi is for MIDI models; {model} writes {loaded.representation.name}")
     report = write_samples(
         loaded.model,
         loaded.representation,

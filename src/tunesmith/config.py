@@ -25,6 +25,8 @@ class DataConfig:
     representation: str = "abc-char"
     seq_len: int = 256  # tokens per training window (the truncated-BPTT length)
     batch_size: int = 64
+    windows: str = "stream"  # stream: windows at a random phase; piece: windows start where pieces start
+    transpose: int = 0  # frame runs: shift each training window by a random -N..+N semitones at load time
 
 
 @dataclass
@@ -38,6 +40,7 @@ class ModelConfig:
     dropout: float = 0.5
     heads: int = 8  # transformer attention heads
     context: int = 768  # transformer: the longest span it attends to (covers 99% of folk tunes)
+    input_noise: float = 0.0  # frame models: std of Gaussian noise added to input frames in training (seed 001)
 
     def hyper(self) -> dict[str, Any]:
         """Everything but the name, for ``models.build``; each family reads what it needs."""
@@ -70,6 +73,7 @@ class TrainConfig:
     seed: int = 0
     precision: str = "32-true"  # or bf16-mixed (autocast), 16-mixed on a GPU
     compile: bool = False  # torch.compile the model for training (opt-in: compiling takes a while)
+    onset_weight: float = 4.0  # frame BCE runs: weight of positive onset bits (piano rolls are mostly zeros)
 
 
 @dataclass
@@ -181,6 +185,14 @@ def validate(cfg: Config) -> None:
     checks = [
         (1 <= d.seq_len <= 65536, "data.seq_len must be between 1 and 65536"),
         (1 <= d.batch_size <= 8192, "data.batch_size must be between 1 and 8192"),
+        (d.windows in ("stream", "piece"), f"data.windows must be stream or piece, not {d.windows!r}"),
+        (0 <= d.transpose <= 24, "data.transpose must be between 0 and 24 semitones"),
+        (
+            d.transpose == 0 or d.representation == "pianoroll",
+            "data.transpose shifts piano-roll windows; for token data use 'tunesmith prepare --transpose N'",
+        ),
+        (0.0 <= m.input_noise <= 10.0, "model.input_noise must be between 0 and 10"),
+        (0.0 < t.onset_weight <= 1000.0, "train.onset_weight must be above 0 and at most 1000"),
         (0 <= m.embed_dim <= 65536, "model.embed_dim must be between 0 and 65536"),
         (1 <= m.hidden <= 65536, "model.hidden must be between 1 and 65536"),
         (1 <= m.layers <= 64, "model.layers must be between 1 and 64"),

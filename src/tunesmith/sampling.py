@@ -108,12 +108,25 @@ def _next(model: nn.Module, token: torch.Tensor, state: object) -> tuple[torch.T
 
 @torch.inference_mode()
 def generate(
-    model: nn.Module, rep: TokenRepresentation, settings: SampleSettings, device: str | torch.device = "cpu"
+    model: nn.Module,
+    rep: TokenRepresentation,
+    settings: SampleSettings,
+    device: str | torch.device = "cpu",
+    primer_ids: np.ndarray | None = None,
 ) -> list[Generated]:
-    """Sample ``settings.num`` sequences. The same settings and seed give the same output."""
+    """Sample ``settings.num`` sequences. The same settings and seed give the same output.
+
+    ``primer_ids`` (e.g. the first bars of a MIDI file, encoded) replace the text primer."""
     settings.check(rep.vocab_size)
     model = model.to(device).eval()
-    primer = rep.ids(settings.primer, "--primer") if settings.primer else np.zeros(0, dtype=np.int64)
+    if primer_ids is not None:
+        primer = np.asarray(primer_ids, dtype=np.int64)
+        if primer.size >= settings.max_length:
+            raise TunesmithError(f"the primer is {primer.size} tokens; --max-length must be above that")
+        if primer.size and (primer.min() < 0 or primer.max() >= rep.vocab_size):
+            raise TunesmithError("the primer holds ids outside this model's vocabulary")
+    else:
+        primer = rep.ids(settings.primer, "--primer") if settings.primer else np.zeros(0, dtype=np.int64)
     budget = settings.max_length - primer.size
     constraint = None
     if settings.constrain:

@@ -28,8 +28,10 @@ FORMAT_VERSION = 1
 
 
 def write_split(folder: Path, split: str, sequences: list[np.ndarray], dtype: np.dtype) -> int:
-    """Concatenate ``sequences`` into ``{split}.bin`` with offsets in ``{split}.idx``."""
-    lengths = np.fromiter((s.size for s in sequences), dtype=np.int64, count=len(sequences))
+    """Concatenate ``sequences`` into ``{split}.bin`` with offsets in ``{split}.idx``.
+
+    Token sequences are 1-D; frame sequences are ``(T, width)`` and their offsets count rows."""
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
     offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     stream = np.concatenate(sequences).astype(dtype, copy=False) if sequences else np.zeros(0, dtype)
@@ -69,12 +71,19 @@ class PreparedData:
         return np.dtype(self.meta["dtype"])
 
     def stream(self, split: str) -> np.ndarray:
-        """The split's whole token stream as a read-only memmap."""
+        """The split's whole stream as a read-only memmap: tokens ``(N,)``, or frame rows ``(N, width)``
+        when ``meta["frame_width"]`` is set."""
         path = self.folder / f"{split}.bin"
         size = path.stat().st_size if path.is_file() else 0
+        width = self.meta.get("frame_width")
+        if width is None:
+            return np.memmap(path, dtype=self.dtype(), mode="r") if size else np.zeros(0, dtype=self.dtype())
+        row = int(width) * self.dtype().itemsize
+        if int(width) < 1 or size % row:
+            raise TunesmithError(f"{path} holds {size} bytes, not whole frames of {row} bytes; prepare it again")
         if size == 0:
-            return np.zeros(0, dtype=self.dtype())
-        return np.memmap(path, dtype=self.dtype(), mode="r")
+            return np.zeros((0, int(width)), dtype=self.dtype())
+        return np.memmap(path, dtype=self.dtype(), mode="r", shape=(size // row, int(width)))
 
     def offsets(self, split: str) -> np.ndarray:
         return np.fromfile(self.folder / f"{split}.idx", dtype=np.int64)

@@ -1,6 +1,7 @@
 """Training windows cut from a token stream, resumable mid-epoch.
 
-Each epoch cuts the split's stream into windows of ``seq_len + 1`` tokens at a random phase,
+Each epoch cuts the split's stream into windows of ``seq_len + 1`` tokens at a random phase
+(or, with ``data.windows = piece``, at fixed starts aligned to the pieces: :func:`piece_starts`),
 shuffles them with a generator seeded by ``(seed, epoch)``, and deals them out to ranks. The
 loader counts the batches it has handed out and saves that count in every checkpoint
 (Lightning calls ``state_dict``), so a run killed mid-epoch resumes at the next unseen batch
@@ -29,10 +30,12 @@ class WindowSampler:
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        starts: np.ndarray | None = None,
     ):
         self.seq_len, self.batch_size, self.shuffle, self.seed = seq_len, batch_size, shuffle, seed
         self.rank, self.world_size = rank, world_size
-        self.n_windows = max(0, (n_tokens - seq_len) // seq_len)
+        self.starts = None if starts is None else np.asarray(starts, dtype=np.int64)  # fixed starts: piece windows
+        self.n_windows = max(0, (n_tokens - seq_len) // seq_len) if starts is None else int(self.starts.size)
         self.per_rank = self.n_windows // world_size
         drop_last = shuffle and self.per_rank >= batch_size
         self.n_batches = self.per_rank // batch_size if drop_last else -(-self.per_rank // batch_size)
@@ -52,9 +55,20 @@ class WindowSampler:
         else:
             phase, order = 0, np.arange(self.n_windows)
         mine = order[self.rank :: self.world_size][: self.per_rank]
-        starts = phase + mine.astype(np.int64) * self.seq_len
+        starts = phase + mine.astype(np.int64) * self.seq_len if self.starts is None else self.starts[mine]
         for b in range(skip, self.n_batches):
             yield starts[b * self.batch_size : (b + 1) * self.batch_size]
+
+
+def piece_starts(offsets: np.ndarray, seq_len: int, n_tokens: int) -> np.ndarray:
+    """Window starts aligned to pieces: each piece's first token, then every ``seq_len`` tokens into it.
+
+    With ``seq_len`` at least the longest piece, every window is one whole piece read from its
+    start (whole-piece training); shorter windows still never begin mid-phrase at random.
+    """
+    starts = [np.arange(a, max(a + 1, b - 1), seq_len) for a, b in zip(offsets[:-1], offsets[1:], strict=False)]
+    flat = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+    return flat[flat + seq_len + 1 <= n_tokens]
 
 
 class WindowLoader:

@@ -19,12 +19,15 @@ from torch import nn
 from tunesmith.errors import TunesmithError
 
 REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+# Frame models (``out, state = model(frames, state)``, frames ``(batch, time, frame_dim)`` float) are kept
+# apart, so loops over REGISTRY stay token-only; ``build`` finds both, sized by ``frame_dim`` for frames.
+FRAME_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 
 
-def register(*names: str) -> Callable:
+def register(*names: str, frames: bool = False) -> Callable:
     def wrap(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         for name in names:
-            REGISTRY[name] = factory
+            (FRAME_REGISTRY if frames else REGISTRY)[name] = factory
         return factory
 
     return wrap
@@ -32,9 +35,11 @@ def register(*names: str) -> Callable:
 
 def build(name: str, vocab_size: int, **hyper: Any) -> nn.Module:
     """Build a registered model; ``hyper`` holds the model section of the config."""
-    if name not in REGISTRY:
-        raise TunesmithError(f"unknown model '{name}'; known: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name](name=name, vocab_size=vocab_size, **hyper)
+    factory = REGISTRY.get(name) or FRAME_REGISTRY.get(name)
+    if factory is None:
+        raise TunesmithError(f"unknown model '{name}'; known: {', '.join(sorted(REGISTRY | FRAME_REGISTRY))}")
+    return factory(name=name, vocab_size=vocab_size, **hyper)
 
 
-from tunesmith.models import rnn, transformer  # noqa: E402,F401  (registers rnn, lstm, gru, transformer)
+# registers rnn, lstm, gru, transformer, and the frame models frame-rnn, frame-lstm, frame-gru, frame-transformer
+from tunesmith.models import frame_rnn, frame_transformer, rnn, transformer  # noqa: E402,F401

@@ -14,6 +14,7 @@ from tunesmith import corpora
 from tunesmith.corpora.abc import SKIP_REASONS, find_abc_files, read_tunes
 from tunesmith.data.prepared import write_meta, write_split
 from tunesmith.errors import TunesmithError
+from tunesmith.pipeline.prepare_midi import MIDI_REPRESENTATIONS, prepare_midi
 from tunesmith.representations import get as get_representation
 
 MAX_TUNE_CHARS = 100_000
@@ -38,8 +39,12 @@ def prepare(
     seed: int = 0,
     max_chars: int = 5000,
     max_tunes: int = 0,
+    midi: dict[str, Any] | None = None,
 ) -> PrepareResult:
-    """Read, clean, split by tune (seeded) and encode a corpus into ``out``."""
+    """Read, clean, split by tune (seeded) and encode a corpus into ``out``.
+
+    MIDI representations go to :func:`prepare_midi`; ``midi`` holds its options (transpose,
+    tempo_factors, normalize_key, vocab_size), and ``max_tunes`` caps pieces there."""
     started = time.perf_counter()
     out = Path(out)
     if (corpus is None) == (input_path is None):
@@ -52,8 +57,31 @@ def prepare(
         raise TunesmithError(f"--max-tunes {max_tunes} must be 0 (all) or positive")
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "meta.json").is_file())):
         raise TunesmithError(f"--out {out} exists and is not a prepared dataset; choose an empty or new folder")
+    if representation in MIDI_REPRESENTATIONS:
+        if corpus is not None and corpora.builtin(corpus).kind != "midi":
+            raise TunesmithError(f"corpus '{corpus}' is ABC; {representation} reads MIDI (try --corpus bach)")
+        meta, seconds = prepare_midi(
+            out,
+            corpus=corpus,
+            input_path=input_path,
+            representation=representation,
+            val_fraction=val_fraction,
+            seed=seed,
+            max_pieces=max_tunes,
+            **(midi or {}),
+        )
+        return PrepareResult(out, meta, seconds)
     if representation != "abc-char":
-        raise TunesmithError(f"representation '{representation}' cannot be prepared from ABC files; use abc-char")
+        known = ", ".join(("abc-char", *MIDI_REPRESENTATIONS))
+        raise TunesmithError(f"representation '{representation}' cannot be prepared; choose one of {known}")
+    if corpus is not None and corpora.builtin(corpus).kind != "abc":
+        raise TunesmithError(
+            f"corpus '{corpus}' is MIDI; choose a MIDI representation, e.g. --representation midi-remi"
+        )
+    if midi:
+        raise TunesmithError(
+            f"{', '.join('--' + k.replace('_', '-') for k in midi)} apply to MIDI representations only"
+        )
 
     if corpus is not None:
         files, source, base = corpora.builtin(corpus).files(), f"builtin:{corpus}", corpora.music21_corpus_root()

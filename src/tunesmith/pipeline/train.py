@@ -69,13 +69,18 @@ def _merge_with_saved(run: Path, config: Config) -> Config:
 
 def _sample_writer(run: Path, data: PreparedData, config: Config) -> Any:
     from tunesmith.pipeline.sample import write_samples
+    from tunesmith.pipeline.sample_midi import is_midi, write_midi_samples
 
     def write(model: nn.Module, epoch: int) -> None:
         t = config.train
         settings = SampleSettings(num=t.sample_count, max_length=t.sample_max_length, seed=t.seed + epoch)
-        write_samples(
-            model, data.representation, settings, run / "samples" / f"epoch_{epoch:03d}", extra={"epoch": epoch}
-        )
+        folder, rep = run / "samples" / f"epoch_{epoch:03d}", data.representation
+        if is_midi(rep):  # MIDI and piano-roll PNG only: audio would slow every epoch down
+            write_midi_samples(
+                model, rep, settings, folder, extra={"epoch": epoch}, render=(), onset_weight=t.onset_weight
+            )
+        else:
+            write_samples(model, rep, settings, folder, extra={"epoch": epoch})
 
     return write
 

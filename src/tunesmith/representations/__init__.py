@@ -1,9 +1,21 @@
 """Representations turn music into arrays and back; import this package to register them all."""
 
-from tunesmith.representations import abc_text  # noqa: F401  (registers abc-char)
-from tunesmith.representations.base import REGISTRY, Representation, TokenRepresentation, from_json
+from tunesmith.representations import (  # noqa: F401  (register them)
+    abc_text,
+    midi_notes,
+    midi_remi,
+    midi_tsd,
+    pianoroll,
+)
+from tunesmith.representations.base import (
+    REGISTRY,
+    FrameRepresentation,
+    Representation,
+    TokenRepresentation,
+    from_json,
+)
 
-__all__ = ["REGISTRY", "Representation", "TokenRepresentation", "from_json", "get"]
+__all__ = ["REGISTRY", "FrameRepresentation", "Representation", "TokenRepresentation", "from_json", "get"]
 
 
 def get(name: str) -> type[Representation]:

@@ -69,6 +69,32 @@ class TokenRepresentation(Representation):
         return np.dtype(np.uint8 if self.vocab_size <= 256 else np.uint16 if self.vocab_size <= 65536 else np.uint32)
 
 
+class FrameRepresentation(Representation):
+    """A representation whose arrays are frames: one row of ``frame_dim`` values per time step.
+
+    Frames are stored compactly on disk (``storage``: bit-packed for piano rolls, float16 for
+    audio) and widened to float32 rows only for the model (``to_model``), so a prepared corpus
+    costs a fraction of what one-hot or float32 matrices would (seed 000 ran out of memory).
+    ``loss`` tells training which objective fits: "bce" for on/off frames, "mse" for values.
+    """
+
+    kind = "frames"
+    loss: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def frame_dim(self) -> int:
+        """Values per frame as the model sees them."""
+
+    @abstractmethod
+    def storage(self) -> tuple[np.dtype, int]:
+        """(dtype, width) of one stored frame row."""
+
+    @abstractmethod
+    def to_model(self, stored: np.ndarray) -> np.ndarray:
+        """Stored rows ``(T, width)`` → float32 frames ``(T, frame_dim)``."""
+
+
 def from_json(data: dict[str, Any]) -> Representation:
     name = data.get("name")
     if name not in REGISTRY:

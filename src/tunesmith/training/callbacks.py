@@ -25,6 +25,12 @@ CSV_FIELDS = [
     "lr",
     "seconds",
 ]
+TOKEN_METRICS = ("loss", "bpc", "acc")
+
+
+def csv_fields(metrics: tuple[str, ...]) -> list[str]:
+    """The columns of ``metrics.csv`` for a module's metric names (``CSV_FIELDS`` for token models)."""
+    return ["epoch", "step", *(f"{s}_{k}" for s in ("train", "val") for k in metrics), "lr", "seconds"]
 
 
 def epoch_complete(trainer: L.Trainer) -> bool:
@@ -101,14 +107,21 @@ class RunCheckpoint(Checkpoint):
 
 
 class EpochReport(Callback):
-    """One row per epoch in ``metrics.csv`` (and TensorBoard), plus a line on the console."""
+    """One row per epoch in ``metrics.csv`` (and TensorBoard), plus a line on the console.
+
+    The columns follow the module's ``metric_names`` (loss, bpc, acc for token models; loss,
+    precision, recall, f1, onset_f1 for piano rolls), so each kind of run gets its own figures.
+    """
 
     def __init__(self, path: Path, echo: bool = True):
         self.path, self.echo = Path(path), echo
         self._start = time.monotonic()
+        self.metrics, self.fields = TOKEN_METRICS, CSV_FIELDS
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.monotonic()
+        self.metrics = tuple(getattr(pl_module, "metric_names", TOKEN_METRICS))
+        self.fields = csv_fields(self.metrics)
         if not trainer.is_global_zero:
             return
         rows = []
@@ -116,7 +129,7 @@ class EpochReport(Callback):
             with self.path.open(newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < trainer.current_epoch]
         with self.path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, CSV_FIELDS)
+            writer = csv.DictWriter(f, self.fields, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
 
@@ -131,18 +144,28 @@ class EpochReport(Callback):
             "seconds": f"{time.monotonic() - self._start:.1f}",
         }
         for split, values in (("train", train), ("val", val)):
-            for key in ("loss", "bpc", "acc"):
+            for key in self.metrics:
                 row[f"{split}_{key}"] = f"{values[key]:.5f}" if key in values else ""
         if not trainer.is_global_zero:
             return
         with self.path.open("a", newline="") as f:
-            csv.DictWriter(f, CSV_FIELDS).writerow(row)
+            csv.DictWriter(f, self.fields).writerow(row)
         if trainer.logger is not None:
             numbers = {f"epoch/{s}_{k}": v for s, d in (("train", train), ("val", val)) for k, v in d.items()}
             trainer.logger.log_metrics(numbers, step=trainer.global_step)
         if self.echo:
             parts = [f"epoch {row['epoch']:>3}", f"step {row['step']:>6}"]
-            parts += [f"{s} {row[f'{s}_bpc']} bpc {row[f'{s}_acc']} acc" for s in ("train", "val") if row[f"{s}_bpc"]]
+            if "bpc" in self.metrics:
+                parts += [
+                    f"{s} {row[f'{s}_bpc']} bpc {row[f'{s}_acc']} acc" for s in ("train", "val") if row[f"{s}_bpc"]
+                ]
+            else:
+                shown = [k for k in ("loss", "f1", "onset_f1") if k in self.metrics]
+                parts += [
+                    " ".join([s] + [f"{k} {row[f'{s}_{k}']}" for k in shown])
+                    for s in ("train", "val")
+                    if row[f"{s}_loss"]
+                ]
             print("  ".join(parts) + f"  ({row['seconds']} s)", flush=True)
 
 

@@ -16,9 +16,10 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from tunesmith import models
 from tunesmith.config import Config, TrainConfig
 from tunesmith.data import PreparedData
-from tunesmith.data.windows import WindowLoader, WindowSampler
+from tunesmith.data.windows import WindowLoader, WindowSampler, piece_starts
 from tunesmith.errors import TunesmithError
 from tunesmith.training.callbacks import EpochReport, PeriodicSamples, RunCheckpoint
 from tunesmith.training.module import TokenLM
@@ -62,17 +63,36 @@ class WindowData(L.LightningDataModule):
         d, data = self.config.data, self.data
         rank, world = self.trainer.global_rank, self.trainer.world_size
         streams = {split: data.stream(split) for split in ("train", "val")}
+        starts = {
+            split: piece_starts(data.offsets(split), d.seq_len, stream.size) if d.windows == "piece" else None
+            for split, stream in streams.items()
+        }
         for split, stream in streams.items():
-            if stream.size < 2 * d.seq_len:
+            if (stream.size < 2 * d.seq_len) if starts[split] is None else not starts[split].size:
                 raise TunesmithError(
                     f"the {split} split of {data.folder} has {stream.size} tokens, too few for windows of "
                     f"data.seq_len = {d.seq_len}; prepare more music or lower data.seq_len"
                 )
         seed = self.config.train.seed
         train = WindowSampler(
-            streams["train"].size, d.seq_len, d.batch_size, shuffle=True, seed=seed, rank=rank, world_size=world
+            streams["train"].size,
+            d.seq_len,
+            d.batch_size,
+            shuffle=True,
+            seed=seed,
+            rank=rank,
+            world_size=world,
+            starts=starts["train"],
         )
-        val = WindowSampler(streams["val"].size, d.seq_len, d.batch_size, shuffle=False, rank=rank, world_size=world)
+        val = WindowSampler(
+            streams["val"].size,
+            d.seq_len,
+            d.batch_size,
+            shuffle=False,
+            rank=rank,
+            world_size=world,
+            starts=starts["val"],
+        )
         if len(train) == 0 or len(val) == 0:
             raise TunesmithError(f"{data.folder} is too small to give each of {world} processes a batch")
         self.train, self.val = WindowLoader(streams["train"], train), WindowLoader(streams["val"], val)
@@ -116,18 +136,29 @@ def fit(
         trainer = _trainer(t, run_dir, hardware, callbacks, progress, val_every)
     except (MisconfigurationException, ValueError, RuntimeError, ImportError) as exc:  # e.g. gpu on a CPU
         raise TunesmithError(f"cannot set up training: {str(exc).splitlines()[0]}") from None
-    module = TokenLM(config, data.representation.vocab_size)
+    module, datamodule = _module_and_data(config, data)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*The number of training batches.*")
         warnings.filterwarnings("ignore", ".*val_check_interval.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*")
-        trainer.fit(module, datamodule=WindowData(config, data), ckpt_path=resume_from)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
     stopped_early = bool(early is not None and early.stopped_epoch > 0)
     per_epoch = trainer.num_training_batches if trainer.num_training_batches not in (0, float("inf")) else 1
     return FitResult(
         trainer.global_step, trainer.current_epoch, trainer.global_step / per_epoch, stopped_early, checkpoints.best
     )
+
+
+def _module_and_data(config: Config, data: PreparedData) -> tuple[L.LightningModule, L.LightningDataModule]:
+    """The module and loaders for the data's kind: token windows, or frame windows (``frame_module``)."""
+    if data.representation.kind == "frames":
+        from tunesmith.training.frame_module import module_and_data
+
+        return module_and_data(config, data)
+    if config.model.name in models.FRAME_REGISTRY:
+        raise TunesmithError(f"model '{config.model.name}' reads frames, but {data.folder} holds tokens")
+    return TokenLM(config, data.representation.vocab_size), WindowData(config, data)
 
 
 def _trainer(
