@@ -137,3 +137,27 @@ def test_piece_windows_start_where_pieces_start(bach_data: dict[str, Path], tmp_
     with (run / "metrics.csv").open() as f:
         losses = [float(r["val_loss"]) for r in csv.DictReader(f) if r["val_loss"]]
     assert losses[-1] < losses[0]
+
+
+def test_the_studio_generates_from_a_midi_model(bach_data: dict[str, Path], tmp_path: Path) -> None:
+    from tests.test_web_api import open_studio, wait
+    from tunesmith.pipeline.train import train
+
+    models = tmp_path / "models"
+    train("bach-lstm-debug", bach_data["midi-remi"], models / "bach", overrides=["train.max_epochs=1"], progress=False)
+    with open_studio(models, tmp_path / "store") as client:
+        found = client.get("/api/models").json()
+        assert [m["representation"] for m in found] == ["midi-remi"]
+        body = {"model": found[0]["id"], "num": 2, "max_length": 150, "seed": 3, "primer": ""}
+        reply = client.post("/api/generate", json=body)
+        assert reply.status_code == 202, reply.text
+        job = wait(client, reply.json())
+        assert job["state"] == "done" and len(job["results"]) == 2, job
+        for result in job["results"]:
+            kinds = {f["kind"]: f for f in result["files"]}
+            assert set(kinds) >= {"midi", "image"} and result["text"] is None
+            assert client.get(kinds["midi"]["url"]).content[:4] == b"MThd"
+            assert client.get(kinds["image"]["url"]).content[:4] == b"\x89PNG"
+            assert "decodes" in {c["label"] for c in result["checks"]}
+        refused = client.post("/api/generate", json={**body, "primer": "K:G"})
+        assert refused.status_code == 202 and wait(client, refused.json())["state"] == "failed"
