@@ -161,3 +161,17 @@ def test_the_studio_generates_from_a_midi_model(bach_data: dict[str, Path], tmp_
             assert "decodes" in {c["label"] for c in result["checks"]}
         refused = client.post("/api/generate", json={**body, "primer": "K:G"})
         assert refused.status_code == 202 and wait(client, refused.json())["state"] == "failed"
+
+
+def test_normalize_key_moves_every_piece_to_c_or_a_minor(tmp_path: Path) -> None:
+    from tunesmith.corpora.augment import estimate_key
+    from tunesmith.data import PreparedData
+    from tunesmith.pipeline.prepare import prepare
+
+    out = prepare(tmp_path / "c", corpus="bach", representation="midi-tsd", max_tunes=8, midi={"normalize_key": True})
+    shifts = json.loads((out.out / "meta.json").read_text())["augmentation"]["key_shifts"]
+    assert len(shifts) == 8 and all(-6 <= s <= 5 for s in shifts) and any(shifts)
+    data = PreparedData.open(out.out)
+    rep = data.representation
+    for seq in data.sequences("train") + data.sequences("val"):
+        assert estimate_key(rep.decode(seq)) in ((0, "major"), (9, "minor"))

@@ -20,12 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import _VF, nn
+from torch import nn
 
 from tunesmith.models import register
-
-CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
+from tunesmith.models.rnn import CELLS, State, cell_step, select_state
 
 
 class FrameRNN(nn.Module):
@@ -78,30 +76,10 @@ class FrameRNN(nn.Module):
         if state is None:
             zeros = x.new_zeros(self.rnn.num_layers, x.size(0), self.rnn.hidden_size)
             state = (zeros, zeros) if self.cell == "lstm" else zeros
-        hs, cs = [], []
-        for layer in range(self.rnn.num_layers):
-            weights = [
-                getattr(self.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-            ]
-            if self.cell == "lstm":
-                x, c = _VF.lstm_cell(x, (state[0][layer], state[1][layer]), *weights)
-                cs.append(c)
-            elif self.cell == "gru":
-                x = _VF.gru_cell(x, state[layer], *weights)
-            else:
-                x = _VF.rnn_tanh_cell(x, state[layer], *weights)
-            hs.append(x)
-        new_state = (torch.stack(hs), torch.stack(cs)) if self.cell == "lstm" else torch.stack(hs)
+        x, new_state = cell_step(self.rnn, self.cell, x, state)
         return self.head(x) + self.skip(frame), new_state
 
-    @staticmethod
-    def select_state(state: State, rows: torch.Tensor) -> State:
-        """Keep batch ``rows`` of a state (the batch is dimension 1 for PyTorch's RNNs)."""
-        if state is None:
-            return None
-        if isinstance(state, tuple):
-            return tuple(s.index_select(1, rows) for s in state)
-        return state.index_select(1, rows)
+    select_state = staticmethod(select_state)
 
 
 @register("frame-rnn", "frame-lstm", "frame-gru", frames=True)

@@ -19,6 +19,32 @@ _WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 
 
+def cell_step(rnn: nn.RNNBase, cell: str, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    """One time step through every layer of ``rnn`` with PyTorch's fused single-step cell kernels (what
+    ``nn.LSTMCell`` runs): several times faster than the layer on length-1 sequences, same weights."""
+    hs, cs = [], []
+    for layer in range(rnn.num_layers):
+        weights = [getattr(rnn, f"{name}_l{layer}") for name in _WEIGHTS]
+        if cell == "lstm":
+            x, c = _VF.lstm_cell(x, (state[0][layer], state[1][layer]), *weights)
+            cs.append(c)
+        elif cell == "gru":
+            x = _VF.gru_cell(x, state[layer], *weights)
+        else:
+            x = _VF.rnn_tanh_cell(x, state[layer], *weights)
+        hs.append(x)
+    return x, (torch.stack(hs), torch.stack(cs)) if cell == "lstm" else torch.stack(hs)
+
+
+def select_state(state: State, rows: torch.Tensor) -> State:
+    """Keep batch ``rows`` of a recurrent state (the batch is dimension 1 for PyTorch's RNNs)."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.index_select(1, rows) for s in state)
+    return state.index_select(1, rows)
+
+
 class RecurrentLM(nn.Module):
     def __init__(
         self,
@@ -59,30 +85,10 @@ class RecurrentLM(nn.Module):
         than the multi-step layer called on length-1 sequences. Same weights, same maths.
         """
         x = self.embed(tokens) if self.embed is not None else F.one_hot(tokens, self.vocab_size).float()
-        hs, cs = [], []
-        for layer in range(self.rnn.num_layers):
-            weights = [
-                getattr(self.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-            ]
-            if self.cell == "lstm":
-                x, c = _VF.lstm_cell(x, (state[0][layer], state[1][layer]), *weights)
-                cs.append(c)
-            elif self.cell == "gru":
-                x = _VF.gru_cell(x, state[layer], *weights)
-            else:
-                x = _VF.rnn_tanh_cell(x, state[layer], *weights)
-            hs.append(x)
-        new_state = (torch.stack(hs), torch.stack(cs)) if self.cell == "lstm" else torch.stack(hs)
+        x, new_state = cell_step(self.rnn, self.cell, x, state)
         return self.head(x), new_state
 
-    @staticmethod
-    def select_state(state: State, rows: torch.Tensor) -> State:
-        """Keep batch ``rows`` of a state (the batch is dimension 1 for PyTorch's RNNs)."""
-        if state is None:
-            return None
-        if isinstance(state, tuple):
-            return tuple(s.index_select(1, rows) for s in state)
-        return state.index_select(1, rows)
+    select_state = staticmethod(select_state)
 
 
 @register("rnn", "lstm", "gru")
