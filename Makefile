@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick bench-quality lint install clean
+.PHONY: demo test bench bench-quick bench-quality bench-midi bench-studio lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ bench-quick: $(STAMP)
 # Equal-budget quality: each preset trains for 20 minutes (an hour in all); e.g. QUALITY_ARGS='--budget-minutes 5'.
 bench-quality: $(STAMP)
 	$(BIN)/python benchmarks/quality.py $(QUALITY_ARGS)
+
+# MIDI: preparation speed (bach uncached and cached, a user folder), then every MIDI preset on the chorales
+# at an equal budget (5 runs; MIDI_ARGS='--budget-minutes 10' for longer) and the piano roll with and without transposition.
+bench-midi: $(STAMP)
+	$(BIN)/python benchmarks/midi_prepare.py
+	$(BIN)/python benchmarks/midi_quality.py $(MIDI_ARGS)
+
+# The studio under load: 200 generate requests from 8 clients on loopback; p50/p95 and errors.
+bench-studio: $(STAMP)
+	$(BIN)/python benchmarks/studio_load.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

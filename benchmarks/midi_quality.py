@@ -39,6 +39,7 @@ from tunesmith.pipeline.sample_midi import write_midi_samples  # noqa: E402
 from tunesmith.pipeline.train import train  # noqa: E402
 from tunesmith.representations.midi_tokens import score_notes  # noqa: E402
 from tunesmith.sampling import SampleSettings  # noqa: E402
+from tunesmith.training.evaluate import held_out  # noqa: E402
 
 RUNS = {  # run name: (preset, representation, extra --set)
     "bach-lstm": ("bach-lstm", "midi-remi", []),
@@ -74,7 +75,15 @@ def stats(scores: list[Any]) -> dict[str, float]:
     return {"pieces": len(rows), "polyphony": m[0], "pitch_classes": m[1], "pc_entropy": m[2], "range": m[3]}
 
 
-def best_val(run: Path) -> dict[str, float]:
+def best_val(run: Path, loaded: Any, data: Path) -> dict[str, float]:
+    """The best checkpoint's validation figures: for tokens, recomputed over the whole split (a budget
+    can end inside the first epoch, before metrics.csv has a row); for frames, metrics.csv's best epoch."""
+    if loaded.representation.kind == "tokens":
+        import torch
+
+        with torch.no_grad():
+            m = held_out(loaded.model, PreparedData.open(data), loaded.config.data.seq_len, 16)
+        return {"val_loss": m["loss"], "val_acc": m["acc"]}
     with (run / "metrics.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r.get("val_loss")]
     best = min(rows, key=lambda r: float(r["val_loss"]))
@@ -104,7 +113,7 @@ def one_run(name: str, args: argparse.Namespace, data: dict[str, Path]) -> dict[
     prepared = PreparedData.open(data[rep_name])
     train_seqs = prepared.sequences("train")[: args.num]
     train_scores = [rep.decode(rep.to_model(s) if rep.kind == "frames" else s) for s in train_seqs]
-    val = best_val(run)
+    val = best_val(run, loaded, data[rep_name])
     out: dict[str, Any] = {
         "preset": preset,
         "representation": rep_name,
