@@ -13,8 +13,6 @@ many keys instead of memorising one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import torch
 
@@ -61,19 +59,6 @@ class FrameLoader(WindowLoader):
             shifts = self.shifts(batch, len(starts))
             frames = np.stack([self.representation.transpose(f, int(k)) for f, k in zip(frames, shifts, strict=True)])
         return torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32))
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        skip = 0
-        if self._resume is not None:
-            epoch, served = self._resume
-            self._resume = None
-            if epoch == self.sampler.epoch:
-                skip = served
-        self._served = skip
-        for starts in self.sampler.batches(skip):
-            window = self.window(starts, self._served)
-            self._served += 1
-            yield window[:, :-1], window[:, 1:]
 
 
 def frame_loaders(

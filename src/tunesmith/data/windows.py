@@ -98,9 +98,14 @@ class WindowLoader:
                 skip = served
         self._served = skip
         for starts in self.sampler.batches(skip):
-            window = torch.from_numpy(self.stream[starts[:, None] + self._offsets].astype(np.int64))
+            window = self.window(starts, self._served)
             self._served += 1
             yield window[:, :-1], window[:, 1:]
+
+    def window(self, starts: np.ndarray, batch: int) -> torch.Tensor:
+        """The ``seq_len + 1`` ids from each start, as int64; ``batch`` (its number in the epoch) lets a
+        subclass seed per-batch augmentation."""
+        return torch.from_numpy(self.stream[starts[:, None] + self._offsets].astype(np.int64))
 
     def state_dict(self) -> dict[str, Any]:
         return {"epoch": self.sampler.epoch, "served": self._served}
