@@ -409,6 +409,15 @@ def presets() -> None:
         typer.echo(f"{name:<24} {' '.join(load_preset(name).description.split())[:100]}")
 
 
+def _register_commands() -> None:
+    from tunesmith.commands import register_all
+
+    register_all(app)
+
+
+_register_commands()  # evaluate, plot, sweep, reconstruct…: one file each under tunesmith/commands/
+
+
 def main() -> None:
     app()
 
