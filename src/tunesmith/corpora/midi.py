@@ -312,7 +312,8 @@ def _cache_key(data: bytes, corpus: str) -> str:
     return hashlib.sha256(data + tag).hexdigest()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write through a temporary file renamed into place: a reader never sees half a file."""
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as tmp:
         tmp.write(data)
     os.chmod(tmp.name, 0o644)  # a temporary file is created private; the cache need not be
@@ -338,11 +339,11 @@ def _cache_write(directory: Path, key: str, result: tuple[list[bytes], str]) -> 
     """Extra pieces first, ``<key>.mid`` last: its presence means the entry is complete."""
     midis, reason = result
     if reason:
-        _atomic_write(directory / f"{key}.skip", reason.encode())
+        atomic_write(directory / f"{key}.skip", reason.encode())
         return
     for n, data in enumerate(midis[1:], start=2):
-        _atomic_write(directory / f"{key}.{n}.mid", data)
-    _atomic_write(directory / f"{key}.mid", midis[0])
+        atomic_write(directory / f"{key}.{n}.mid", data)
+    atomic_write(directory / f"{key}.mid", midis[0])
 
 
 class _Converter:

@@ -14,6 +14,7 @@ Streams are opened lazily with ``np.memmap``, so a corpus costs no memory until 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,17 +28,61 @@ SPLITS = ("train", "val")
 FORMAT_VERSION = 1
 
 
+class SplitWriter:
+    """Append sequences to ``{split}.bin`` one at a time, so a corpus is written while it is read.
+
+    Used as a context manager: ``append`` writes one sequence (1-D tokens, or ``(T, width)`` frame
+    rows) straight to the file and keeps only its end offset; leaving the block writes
+    ``{split}.idx`` and moves both files into place. An error inside the block leaves neither, so
+    a failed prepare never looks finished. Memory: one sequence, plus 8 bytes per sequence.
+    """
+
+    def __init__(self, folder: Path, split: str, dtype: np.dtype, width: int | None = None):
+        self.folder, self.split, self.dtype, self.width = Path(folder), split, np.dtype(dtype), width
+        self.offsets = [0]
+        self._file: Any = None
+
+    def _path(self, suffix: str) -> Path:
+        return self.folder / f"{self.split}.{suffix}"
+
+    def __enter__(self) -> SplitWriter:
+        self._file = self._path("bin.tmp").open("wb")
+        return self
+
+    def append(self, sequence: np.ndarray) -> int:
+        """Write one sequence; returns its length (tokens, or frame rows)."""
+        array = np.ascontiguousarray(sequence, dtype=self.dtype)
+        expected = 1 if self.width is None else 2
+        if array.ndim != expected or (self.width is not None and array.shape[1] != self.width):
+            shape = "(T,)" if self.width is None else f"(T, {self.width})"
+            raise ValueError(f"{self.split}: a sequence must be shaped {shape}, not {array.shape}")
+        self._file.write(array.tobytes())
+        self.offsets.append(self.offsets[-1] + len(array))
+        return len(array)
+
+    @property
+    def total(self) -> int:
+        return self.offsets[-1]
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        self._file.close()
+        if kind is not None:
+            self._path("bin.tmp").unlink(missing_ok=True)
+            return
+        np.asarray(self.offsets, dtype=np.int64).tofile(self._path("idx.tmp"))
+        os.replace(self._path("bin.tmp"), self._path("bin"))
+        os.replace(self._path("idx.tmp"), self._path("idx"))
+
+
 def write_split(folder: Path, split: str, sequences: list[np.ndarray], dtype: np.dtype) -> int:
-    """Concatenate ``sequences`` into ``{split}.bin`` with offsets in ``{split}.idx``.
+    """Write ``sequences`` into ``{split}.bin`` with offsets in ``{split}.idx`` (see :class:`SplitWriter`).
 
     Token sequences are 1-D; frame sequences are ``(T, width)`` and their offsets count rows."""
-    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-    offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    stream = np.concatenate(sequences).astype(dtype, copy=False) if sequences else np.zeros(0, dtype)
-    stream.tofile(folder / f"{split}.bin")
-    offsets.tofile(folder / f"{split}.idx")
-    return int(offsets[-1])
+    width = np.shape(sequences[0])[1] if sequences and np.ndim(sequences[0]) == 2 else None
+    with SplitWriter(folder, split, dtype, width) as writer:
+        for sequence in sequences:
+            writer.append(sequence)
+    return writer.total
 
 
 def write_meta(folder: Path, representation: Representation, meta: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from tunesmith import corpora
 from tunesmith.corpora.abc import SKIP_REASONS, find_abc_files, read_tunes
 from tunesmith.data.prepared import write_meta, write_split
 from tunesmith.errors import TunesmithError
+from tunesmith.pipeline.prepare_audio import AUDIO_REPRESENTATIONS, prepare_audio
 from tunesmith.pipeline.prepare_midi import MIDI_REPRESENTATIONS, prepare_midi
 from tunesmith.representations import get as get_representation
 
@@ -40,11 +41,13 @@ def prepare(
     max_chars: int = 5000,
     max_tunes: int = 0,
     midi: dict[str, Any] | None = None,
+    sample_rate: int | None = None,
 ) -> PrepareResult:
     """Read, clean, split by tune (seeded) and encode a corpus into ``out``.
 
     MIDI representations go to :func:`prepare_midi`; ``midi`` holds its options (transpose,
-    tempo_factors, normalize_key, vocab_size), and ``max_tunes`` caps pieces there."""
+    tempo_factors, normalize_key, vocab_size), and ``max_tunes`` caps pieces there. Audio
+    representations go to :func:`prepare_audio`, the only ones that take ``sample_rate``."""
     started = time.perf_counter()
     out = Path(out)
     if (corpus is None) == (input_path is None):
@@ -57,6 +60,29 @@ def prepare(
         raise TunesmithError(f"--max-tunes {max_tunes} must be 0 (all) or positive")
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "meta.json").is_file())):
         raise TunesmithError(f"--out {out} exists and is not a prepared dataset; choose an empty or new folder")
+    if representation in AUDIO_REPRESENTATIONS:
+        flags = {"transpose": "--transpose", "tempo_factors": "--tempo-stretch", "normalize_key": "--normalize-key"}
+        ignored = [flags.get(key, "--" + key.replace("_", "-")) for key in (midi or {})]
+        ignored += [name for name, used in (("--drop-fields", drop_fields), ("--keep-comments", keep_comments)) if used]
+        ignored += ["--max-chars"] if max_chars != 5000 else []
+        if ignored:
+            verb = "does" if len(ignored) == 1 else "do"
+            raise TunesmithError(
+                f"{', '.join(ignored)} {verb} not apply to audio representations like {representation}"
+            )
+        meta, seconds = prepare_audio(
+            out,
+            corpus=corpus,
+            input_path=input_path,
+            representation=representation,
+            val_fraction=val_fraction,
+            seed=seed,
+            max_pieces=max_tunes,
+            sample_rate=sample_rate,
+        )
+        return PrepareResult(out, meta, seconds)
+    if sample_rate is not None:
+        raise TunesmithError(f"--sample-rate applies to audio representations ({', '.join(AUDIO_REPRESENTATIONS)})")
     if representation in MIDI_REPRESENTATIONS:
         if corpus is not None and corpora.builtin(corpus).kind != "midi":
             raise TunesmithError(f"corpus '{corpus}' is ABC; {representation} reads MIDI (try --corpus bach)")
@@ -72,7 +98,7 @@ def prepare(
         )
         return PrepareResult(out, meta, seconds)
     if representation != "abc-char":
-        known = ", ".join(("abc-char", *MIDI_REPRESENTATIONS))
+        known = ", ".join(("abc-char", *MIDI_REPRESENTATIONS, *AUDIO_REPRESENTATIONS))
         raise TunesmithError(f"representation '{representation}' cannot be prepared; choose one of {known}")
     if corpus is not None and corpora.builtin(corpus).kind != "abc":
         raise TunesmithError(

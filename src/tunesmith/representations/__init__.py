@@ -2,6 +2,9 @@
 
 from tunesmith.representations import (  # noqa: F401  (register them)
     abc_text,
+    audio_spectral,
+    audio_wave,
+    mel,
     midi_notes,
     midi_remi,
     midi_tsd,
