@@ -129,9 +129,15 @@ def print_rendered(items: list[dict[str, Any]]) -> None:
 def prepare(
     out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.")],
     corpus: Annotated[str | None, typer.Option(help="Built-in corpus: folk (ABC), bach or classical (MIDI).")] = None,
-    input: Annotated[Path | None, typer.Option("--input", help="Your .abc or .mid file or folder (recursive).")] = None,
+    input: Annotated[
+        Path | None, typer.Option("--input", help="Your .abc, .mid or audio file or folder (recursive).")
+    ] = None,
     representation: Annotated[
-        str, typer.Option(help="abc-char (ABC), or for MIDI: midi-notes, midi-remi, midi-tsd, pianoroll.")
+        str,
+        typer.Option(
+            help="abc-char (ABC); for MIDI: midi-notes, midi-remi, midi-tsd, pianoroll; "
+            "for audio (bach, folk or --input): audio-wave, audio-mulaw, audio-spectral, mel."
+        ),
     ] = "abc-char",
     drop_fields: Annotated[str, typer.Option(help="Header fields to remove, e.g. T,N,Z.")] = "",
     keep_comments: Annotated[bool, typer.Option(help="Keep % comment lines.")] = False,
@@ -147,6 +153,9 @@ def prepare(
         bool, typer.Option(help="MIDI: transpose every piece to C major / A minor first.")
     ] = False,
     vocab_size: Annotated[int, typer.Option(help="midi-remi/midi-tsd: learn BPE merges up to this vocabulary.")] = 0,
+    sample_rate: Annotated[
+        int | None, typer.Option(help="Audio: resample to this rate in Hz, 8000 to 48000 (default 16000).")
+    ] = None,
 ) -> None:
     """Read a corpus, clean it, split it by tune and encode it as memmapped arrays."""
     from tunesmith.pipeline.prepare import prepare as run_prepare
@@ -176,6 +185,7 @@ def prepare(
         max_chars=max_chars,
         max_tunes=max_tunes,
         midi=midi,
+        sample_rate=sample_rate,
     )
     m = result.meta
     what = "pieces" if "pieces_read" in m else "tunes"
@@ -194,6 +204,11 @@ def prepare(
         typer.echo(f"frames       {m['frame_dim']} values each, stored as {m['frame_width']} {m['dtype']} per frame")
     else:
         typer.echo(f"vocabulary   {m['vocab_size']} symbols ({m['dtype']})")
+    if "audio_seconds" in m:
+        typer.echo(
+            f"audio        {m['audio_seconds'] / 60:,.1f} min at {m['sample_rate']} Hz, "
+            f"{m['audio_seconds_per_second']:,.1f} audio-seconds per second"
+        )
     typer.echo(f"wrote        {result.out}  (skipped list: {result.out / 'skipped.tsv'})  in {result.seconds:.1f} s")
 
 
@@ -241,6 +256,9 @@ def train(
     rep = json.loads((result.run / "representation.json").read_text()).get("name")
     unit = {"abc-char": "char", "pianoroll": "bit"}.get(rep, "token")
     best = f"{result.best_val_loss:.4f} nats/{unit}" if result.best_val_loss is not None else "n/a"
+    if rep in ("audio-wave", "audio-spectral", "mel") and result.best_val_loss is not None:  # a regression loss
+        what = "magnitude MSE + phase loss" if rep == "audio-spectral" else "mean squared error per value"
+        best = f"{result.best_val_loss:.4f} ({what})"
     typer.echo(f"{result.state} after {result.epochs:.2f} epochs (step {result.global_step}); best val loss {best}")
     typer.echo(f"run folder   {result.run}  (metrics.csv, checkpoints/, samples/, tensorboard/)")
 
@@ -265,10 +283,16 @@ def sample(
     ] = False,
     primer_midi: Annotated[Path | None, typer.Option(help="MIDI models: continue the start of this .mid file.")] = None,
     primer_bars: Annotated[int, typer.Option(help="Bars of --primer-midi to continue from (1 to 64).")] = 2,
+    prime_audio: Annotated[
+        Path | None, typer.Option(help="Audio models: continue this audio file (up to 30 s; default: val data).")
+    ] = None,
+    seconds: Annotated[float, typer.Option(help="Audio models: seconds of audio to continue (at most 60).")] = 4.0,
 ) -> None:
-    """Generate tunes and write them as ABC and MIDI (or, for MIDI models, MIDI, WAV and piano-roll PNG)."""
+    """Generate tunes and write them as ABC and MIDI (or, for MIDI models, MIDI, WAV and piano-roll PNG;
+    for audio models, continuations of a prompt as WAV and spectrogram PNG)."""
     from tunesmith.bundle import load
     from tunesmith.pipeline.sample import write_samples
+    from tunesmith.pipeline.sample_audio import is_audio, prime_for_model, write_audio_samples
     from tunesmith.pipeline.sample_midi import is_midi, primer_from_midi, write_midi_samples
     from tunesmith.render.files import parse_formats
     from tunesmith.sampling import SampleSettings, unescape
@@ -288,6 +312,22 @@ def sample(
     )
     settings.check(vocab_size=10**9)  # range checks before the model is loaded; vocabulary checks follow
     loaded = load(model, checkpoint)
+    if is_audio(loaded.representation):
+        if primer_midi or formats:
+            raise TunesmithError(
+                f"--primer-midi and --render are for symbolic models; {model} continues audio (WAV + PNG)"
+            )
+        prime = prime_for_model(model, loaded.representation, prime_audio)
+        extra = {"model": str(model), "model_kind": loaded.kind}
+        audio_report = write_audio_samples(
+            loaded.model, loaded.representation, loaded.config, settings, out, prime=prime, seconds=seconds, extra=extra
+        )
+        typer.echo(_table(*audio_report.table()))
+        typer.echo(audio_report.summary())
+        typer.echo(f"wrote        {out}/  (NNN.wav, NNN.png; samples.json has each continuation's measures)")
+        return
+    if prime_audio:
+        raise TunesmithError(f"--prime-audio is for audio models; {model} writes {loaded.representation.name}")
     if is_midi(loaded.representation):
         primer_ids, quarters = (
             primer_from_midi(loaded.representation, primer_midi, primer_bars) if primer_midi else (None, None)

@@ -17,6 +17,8 @@ import yaml
 
 from tunesmith.errors import TunesmithError
 
+PHASE_LOSSES = ("cosine", "mse", "if")  # train.phase_loss; the losses themselves are in training/audio_losses.py
+
 
 @dataclass
 class DataConfig:
@@ -25,7 +27,9 @@ class DataConfig:
     representation: str = "abc-char"
     seq_len: int = 256  # tokens per training window (the truncated-BPTT length)
     batch_size: int = 64
-    windows: str = "stream"  # stream: windows at a random phase; piece: windows start where pieces start
+    windows: str = "stream"  # stream: windows at a random phase; piece: windows start where pieces start;
+    # shifted: a training batch is windows starting at p, p+shift, p+2*shift… around one random p (seed 001)
+    shift: int = 1  # shifted windows: frames (or tokens) between the starts of neighbouring windows of a batch
     transpose: int = 0  # frame runs: shift each training window by a random -N..+N semitones at load time
 
 
@@ -41,6 +45,9 @@ class ModelConfig:
     heads: int = 8  # transformer attention heads
     context: int = 768  # transformer: the longest span it attends to (covers 99% of folk tunes)
     input_noise: float = 0.0  # frame models: std of Gaussian noise added to input frames in training (seed 001)
+    channels: int = 16  # mel-cae: channels of the first convolution, doubled at each level (model.layers levels)
+    latent: int = 0  # mel-cae: size of the code vector a patch is squeezed to; 0 = the conv feature map is the code
+    patch: int = 64  # mel-cae: frames per patch; must equal data.seq_len (the training windows are the patches)
 
     def hyper(self) -> dict[str, Any]:
         """Everything but the name, for ``models.build``; each family reads what it needs."""
@@ -74,6 +81,8 @@ class TrainConfig:
     precision: str = "32-true"  # or bf16-mixed (autocast), 16-mixed on a GPU
     compile: bool = False  # torch.compile the model for training (opt-in: compiling takes a while)
     onset_weight: float = 4.0  # frame BCE runs: weight of positive onset bits (piano rolls are mostly zeros)
+    phase_loss: str = "cosine"  # audio-spectral runs: cosine (1 - cos of the angle error) | mse (naive) | if
+    phase_weight: float = 1.0  # audio-spectral runs: weight of the phase term beside the magnitude MSE
 
 
 @dataclass
@@ -185,7 +194,11 @@ def validate(cfg: Config) -> None:
     checks = [
         (1 <= d.seq_len <= 65536, "data.seq_len must be between 1 and 65536"),
         (1 <= d.batch_size <= 8192, "data.batch_size must be between 1 and 8192"),
-        (d.windows in ("stream", "piece"), f"data.windows must be stream or piece, not {d.windows!r}"),
+        (
+            d.windows in ("stream", "piece", "shifted"),
+            f"data.windows must be stream, piece or shifted, not {d.windows!r}",
+        ),
+        (1 <= d.shift <= 65536, "data.shift must be between 1 and 65536"),
         (0 <= d.transpose <= 24, "data.transpose must be between 0 and 24 semitones"),
         (
             d.transpose == 0 or d.representation == "pianoroll",
@@ -193,6 +206,14 @@ def validate(cfg: Config) -> None:
         ),
         (0.0 <= m.input_noise <= 10.0, "model.input_noise must be between 0 and 10"),
         (0.0 < t.onset_weight <= 1000.0, "train.onset_weight must be above 0 and at most 1000"),
+        (
+            t.phase_loss in PHASE_LOSSES,
+            f"train.phase_loss must be one of {', '.join(PHASE_LOSSES)}, not {t.phase_loss!r}",
+        ),
+        (0.0 <= t.phase_weight <= 1000.0, "train.phase_weight must be between 0 and 1000"),
+        (1 <= m.channels <= 1024, "model.channels must be between 1 and 1024"),
+        (0 <= m.latent <= 65536, "model.latent must be between 0 (no linear code) and 65536"),
+        (1 <= m.patch <= 65536, "model.patch must be between 1 and 65536"),
         (0 <= m.embed_dim <= 65536, "model.embed_dim must be between 0 and 65536"),
         (1 <= m.hidden <= 65536, "model.hidden must be between 1 and 65536"),
         (1 <= m.layers <= 64, "model.layers must be between 1 and 64"),
@@ -216,6 +237,15 @@ def validate(cfg: Config) -> None:
                 f"model.hidden ({m.hidden}) must split into model.heads ({m.heads}) heads of an even size",
             ),
             (d.seq_len <= m.context, f"data.seq_len ({d.seq_len}) must not exceed model.context ({m.context})"),
+        ]
+    if m.name == "mel-cae":
+        checks += [
+            (m.layers <= 8, f"model.layers ({m.layers}) is the mel-cae's depth: at most 8 halvings"),
+            (
+                m.channels << (m.layers - 1) <= 4096,
+                "mel-cae: model.channels x 2^(model.layers - 1) must be at most 4096",
+            ),
+            (d.seq_len == m.patch, f"mel-cae: data.seq_len ({d.seq_len}) must equal model.patch ({m.patch})"),
         ]
     for ok, message in checks:
         if not ok:

@@ -9,6 +9,11 @@ own random -N..+N semitones. The shifts are drawn from a generator seeded by (se
 batch, rank) alone, so a resumed run sees exactly the shifts the uninterrupted one would. This is
 how tunesmith answers seed 000's "every piece in a different key": the model sees each passage in
 many keys instead of memorising one.
+
+``windows`` chooses where training windows start, as for tokens: ``stream`` (a random phase),
+``piece`` (aligned to each piece's start) or ``shifted`` (seed 001: a batch of windows ``shift``
+frames apart around one random start; see :class:`WindowSampler`). Validation windows are always
+read in order from the start of the stream, so validation losses compare across these choices.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 import torch
 
 from tunesmith.data.prepared import PreparedData
-from tunesmith.data.windows import WindowLoader, WindowSampler
+from tunesmith.data.windows import WindowLoader, WindowSampler, piece_starts
 from tunesmith.errors import TunesmithError
 from tunesmith.representations import FrameRepresentation
 
@@ -70,8 +75,12 @@ def frame_loaders(
     transpose: int = 0,
     rank: int = 0,
     world_size: int = 1,
+    windows: str = "stream",
+    shift: int = 1,
 ) -> tuple[FrameLoader, FrameLoader]:
     """Train (shuffled, transposed) and validation (in order, as stored) loaders for one rank."""
+    if windows not in ("stream", "piece", "shifted"):
+        raise TunesmithError(f"data.windows must be stream, piece or shifted, not {windows!r}")
     rep = data.representation
     if not isinstance(rep, FrameRepresentation):
         raise TunesmithError(f"{data.folder} holds '{rep.name}' tokens, not frames")
@@ -84,8 +93,17 @@ def frame_loaders(
                 f"the {split} split of {data.folder} has {len(stream)} frames, too few for windows of "
                 f"data.seq_len = {seq_len}; prepare more music or lower data.seq_len"
             )
+    n_train = len(streams["train"])
     train = WindowSampler(
-        len(streams["train"]), seq_len, batch_size, shuffle=True, seed=seed, rank=rank, world_size=world_size
+        n_train,
+        seq_len,
+        batch_size,
+        shuffle=True,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        starts=piece_starts(data.offsets("train"), seq_len, n_train) if windows == "piece" else None,
+        shift=shift if windows == "shifted" else 0,
     )
     val = WindowSampler(len(streams["val"]), seq_len, batch_size, shuffle=False, rank=rank, world_size=world_size)
     if len(train) == 0 or len(val) == 0:

@@ -6,6 +6,12 @@ shuffles them with a generator seeded by ``(seed, epoch)``, and deals them out t
 loader counts the batches it has handed out and saves that count in every checkpoint
 (Lightning calls ``state_dict``), so a run killed mid-epoch resumes at the next unseen batch
 with exactly the data order the uninterrupted run would have used.
+
+With ``shift`` (``data.windows = shifted``, seed 001) a training batch is instead ``batch_size``
+windows that start at p, p + shift, p + 2·shift, … around one random p per batch: the model sees the
+same passage at many small offsets side by side, which seed 001 found it needed to learn to be
+equivariant to shifts. The p of every batch of an epoch is drawn from the (seed, epoch) generator,
+so the skip-on-resume above gives the same batches.
 """
 
 from __future__ import annotations
@@ -31,14 +37,21 @@ class WindowSampler:
         rank: int = 0,
         world_size: int = 1,
         starts: np.ndarray | None = None,
+        shift: int = 0,
     ):
+        if shift and (not shuffle or starts is not None):
+            raise ValueError("shifted batches are drawn at random: they need shuffle=True and no fixed starts")
         self.seq_len, self.batch_size, self.shuffle, self.seed = seq_len, batch_size, shuffle, seed
-        self.rank, self.world_size = rank, world_size
+        self.rank, self.world_size, self.shift = rank, world_size, shift
         self.starts = None if starts is None else np.asarray(starts, dtype=np.int64)  # fixed starts: piece windows
         self.n_windows = max(0, (n_tokens - seq_len) // seq_len) if starts is None else int(self.starts.size)
         self.per_rank = self.n_windows // world_size
         drop_last = shuffle and self.per_rank >= batch_size
         self.n_batches = self.per_rank // batch_size if drop_last else -(-self.per_rank // batch_size)
+        if shift:  # as many batches as stream windows would make, each covering one span of the stream
+            span = (batch_size - 1) * shift + seq_len + 1
+            self.n_positions = max(0, n_tokens - span + 1)  # where a batch's first window may start
+            self.n_batches = max(1, self.per_rank // batch_size) if self.n_positions else 0
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -48,6 +61,15 @@ class WindowSampler:
         return self.n_batches
 
     def batches(self, skip: int = 0) -> Iterator[np.ndarray]:
+        if self.shift:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            firsts = rng.integers(0, self.n_positions, size=self.n_batches * self.world_size)[
+                self.rank :: self.world_size
+            ]
+            offsets = np.arange(self.batch_size, dtype=np.int64) * self.shift
+            for b in range(skip, self.n_batches):
+                yield firsts[b] + offsets
+            return
         if self.shuffle:
             rng = np.random.default_rng([self.seed, self.epoch])
             phase = int(rng.integers(0, self.seq_len))

@@ -22,15 +22,24 @@ REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 # Frame models (``out, state = model(frames, state)``, frames ``(batch, time, frame_dim)`` float) are kept
 # apart, so loops over REGISTRY stay token-only; ``build`` finds both, sized by ``frame_dim`` for frames.
 FRAME_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+# Frame models that reconstruct their input window (``out`` is the window again) rather than predict the
+# next frame; training gives them the window as their target, and they cannot be sampled frame by frame.
+AUTOENCODERS: set[str] = set()
 
 
-def register(*names: str, frames: bool = False) -> Callable:
+def register(*names: str, frames: bool = False, autoencoder: bool = False) -> Callable:
     def wrap(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         for name in names:
-            (FRAME_REGISTRY if frames else REGISTRY)[name] = factory
+            (FRAME_REGISTRY if frames or autoencoder else REGISTRY)[name] = factory
+            if autoencoder:
+                AUTOENCODERS.add(name)
         return factory
 
     return wrap
+
+
+def is_autoencoder(name: str) -> bool:
+    return name in AUTOENCODERS
 
 
 def build(name: str, vocab_size: int, **hyper: Any) -> nn.Module:
@@ -41,5 +50,6 @@ def build(name: str, vocab_size: int, **hyper: Any) -> nn.Module:
     return factory(name=name, vocab_size=vocab_size, **hyper)
 
 
-# registers rnn, lstm, gru, transformer, and the frame models frame-rnn, frame-lstm, frame-gru, frame-transformer
-from tunesmith.models import frame_rnn, frame_transformer, rnn, transformer  # noqa: E402,F401
+# registers rnn, lstm, gru, transformer, the frame models frame-rnn, frame-lstm, frame-gru, frame-transformer,
+# and the autoencoder mel-cae
+from tunesmith.models import frame_rnn, frame_transformer, mel_cae, rnn, transformer  # noqa: E402,F401

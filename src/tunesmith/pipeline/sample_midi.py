@@ -46,7 +46,10 @@ class MidiSampleReport:
 
 
 def is_midi(rep: Representation) -> bool:
-    return isinstance(rep, (MidiTokenRepresentation, FrameRepresentation))
+    """MIDI tokens or score frames (a piano roll); audio frames are frames too, but decode to sound."""
+    from tunesmith.pipeline.sample_audio import is_audio
+
+    return isinstance(rep, MidiTokenRepresentation) or (isinstance(rep, FrameRepresentation) and not is_audio(rep))
 
 
 def primer_from_midi(rep: Representation, path: Path | str, bars: int) -> tuple[np.ndarray, float]:

@@ -69,13 +69,16 @@ def _merge_with_saved(run: Path, config: Config) -> Config:
 
 def _sample_writer(run: Path, data: PreparedData, config: Config) -> Any:
     from tunesmith.pipeline.sample import write_samples
+    from tunesmith.pipeline.sample_audio import is_audio, write_training_samples
     from tunesmith.pipeline.sample_midi import is_midi, write_midi_samples
 
     def write(model: nn.Module, epoch: int) -> None:
         t = config.train
         settings = SampleSettings(num=t.sample_count, max_length=t.sample_max_length, seed=t.seed + epoch)
         folder, rep = run / "samples" / f"epoch_{epoch:03d}", data.representation
-        if is_midi(rep):  # MIDI and piano-roll PNG only: audio would slow every epoch down
+        if is_audio(rep):  # a continuation (or a reconstruction) of the first validation piece: WAV + PNG
+            write_training_samples(model, data, config, settings, folder, extra={"epoch": epoch})
+        elif is_midi(rep):  # MIDI and piano-roll PNG only: audio would slow every epoch down
             write_midi_samples(
                 model, rep, settings, folder, extra={"epoch": epoch}, render=(), onset_weight=t.onset_weight
             )

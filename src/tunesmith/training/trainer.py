@@ -83,6 +83,7 @@ class WindowData(L.LightningDataModule):
             rank=rank,
             world_size=world,
             starts=starts["train"],
+            shift=d.shift if d.windows == "shifted" else 0,
         )
         val = WindowSampler(
             streams["val"].size,

@@ -1,0 +1,361 @@
+"""``tunesmith sample`` for audio models: continue a prompt as seed 001 did, and say whether it faded.
+
+A frame model (``audio-wave``, ``audio-spectral``, ``mel``) reads the prompt's frames, then predicts
+one frame at a time from its own output for ``--seconds``. An ``audio-mulaw`` token model does the
+same one sample at a time through the token sampler (:func:`tunesmith.sampling.generate`). Each
+continuation is decoded together with its prime (``audio-spectral`` with the model's own phase,
+``mel`` by Griffin-Lim) and written as ``NNN.wav`` with ``NNN.png``: the spectrogram of prime and
+continuation side by side, the boundary marked. ``samples.json`` holds the fade and fixed-point
+measures of :mod:`tunesmith.metrics.audio` for every continuation, and for the prime as reference.
+
+How continuations differ (``--num N``): a frame model's output is a regression, a mean, with no
+distribution to draw from, so each continuation gets its own seeded Gaussian noise added to the
+frames fed back to the model, as the model was trained with (``model.input_noise``, seed 001's
+noise injection). Its std is ``--temperature`` × ``model.input_noise``, or × 1% of the prime frames'
+std for a model trained without noise. The frames written are the model's predictions themselves.
+Token models draw each sample (temperature, top-k, top-p), as for every token model.
+
+Frames fed back are made to look like encoded ones: phase columns wrapped to (−π, π], every other
+value clipped to [−1, 1], the range of every audio representation's values (samples, or decibels
+mapped by ``dB / 50 + 1``).
+
+The prompt: ``--prime-audio FILE`` (an audio file of at most 30 s, resampled to the model's rate and
+loudness-normalised by :func:`tunesmith.corpora.audio.load_audio`), or without it the first
+second of the first validation piece of the data the run was trained on (``data.json`` in the run).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tunesmith import models
+from tunesmith.config import Config
+from tunesmith.data.prepared import PreparedData
+from tunesmith.errors import TunesmithError
+from tunesmith.metrics.audio import SILENCE_DBFS, continuation_measures
+from tunesmith.representations import Representation
+from tunesmith.representations.audio import AudioRepresentation
+from tunesmith.representations.audio_wave import AudioMulaw
+from tunesmith.sampling import MAX_LENGTH, SampleSettings, generate
+from tunesmith.training.audio_losses import wrap
+
+MAX_SECONDS = 60.0  # per continuation
+MAX_PRIME_SECONDS = 30.0  # the longest prompt file
+DATA_PRIME_SECONDS = 1.0  # of the first validation piece, when no prompt file is given
+NOISE_SHARE = 0.01  # of the prime's std: sampling noise for a model trained without input noise
+
+
+def is_audio(rep: Representation) -> bool:
+    """Audio frames or audio tokens: these models continue sound, not scores."""
+    return isinstance(rep, (AudioRepresentation, AudioMulaw))
+
+
+@dataclass
+class Prime:
+    """What a continuation starts from: frames ``(T, frame_dim)`` float32, or sample ids (no markers)."""
+
+    array: np.ndarray
+    source: str
+
+
+@dataclass
+class AudioSampleReport:
+    out: Path
+    pieces: list[dict[str, Any]]
+    prime: dict[str, Any]
+    seconds: float  # generating (model only)
+    realtime: float  # seconds of audio generated per second of generating
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        """Headers and one row per continuation (and the prime first, for reference)."""
+        headers = ["file", "seconds", "mean dBFS", "min dBFS", "silent at", "stuck", "longest stuck", "flux"]
+
+        def row(name: str, m: dict[str, Any]) -> list[Any]:
+            silent = "-" if m["silent_at"] is None else f"{m['silent_at']:.2f} s"
+            return [
+                name,
+                f"{m['seconds']:.2f}",
+                f"{m['mean_dbfs']:.1f}",
+                f"{m['min_dbfs']:.1f}",
+                silent,
+                f"{100 * m['stuck_share']:.0f}%",
+                f"{m['longest_stuck_seconds']:.2f} s",
+                f"{m['mean_flux']:.3f}",
+            ]
+
+        return headers, [row("(prime)", self.prime), *(row(p["file"], p["continuation"]) for p in self.pieces)]
+
+    def summary(self) -> str:
+        n = len(self.pieces)
+        kept = sum(p["continuation"]["silent_at"] is None for p in self.pieces)
+        lowest = min((p["continuation"]["min_dbfs"] for p in self.pieces), default=float("nan"))
+        return (
+            f"{kept}/{n} continuations stay above {SILENCE_DBFS:.0f} dBFS throughout (lowest {lowest:.1f} dBFS); "
+            f"generated at {self.realtime:.1f}x real time"
+        )
+
+
+# -- prompts ---------------------------------------------------------------------------------------------
+
+
+def _trailing_padded_frames(rep: Representation) -> int:
+    """Frames at the end of an STFT encoding whose windows reach past the wave into padding."""
+    n_fft = getattr(rep, "n_fft", 0)
+    return -(-n_fft // (2 * rep.hop)) if n_fft else 0
+
+
+def prime_from_wave(rep: Representation, wave: np.ndarray, source: str) -> Prime:
+    """A prompt wave in ``rep``'s encoding. STFT frames whose windows reach past the prompt's end are
+    dropped, so the model's last input is music, not the zeros padding the end."""
+    if isinstance(rep, AudioMulaw):
+        return Prime(rep.quantise(wave), source)
+    frames = rep.frames_of(wave)
+    cut = _trailing_padded_frames(rep)
+    if len(frames) - cut < 1:
+        raise TunesmithError(f"{source} is too short to prime this model: it makes no whole frame")
+    return Prime(frames[: len(frames) - cut] if cut else frames, source)
+
+
+def prime_from_audio(rep: Representation, path: Path | str) -> Prime:
+    """An audio file of at most 30 s (longer ones are refused, naming the limit), at the model's sample rate."""
+    from tunesmith.corpora.audio import load_audio
+
+    wave = load_audio(Path(path), rep.sample_rate, max_seconds=MAX_PRIME_SECONDS)
+    return prime_from_wave(rep, wave, str(path))
+
+
+def prime_from_data(
+    rep: Representation, data: PreparedData, seconds: float = DATA_PRIME_SECONDS, piece: int = 0
+) -> Prime:
+    """The first ``seconds`` of validation piece number ``piece`` (from 0) of a prepared dataset."""
+    offsets = data.offsets("val")
+    if not 0 <= piece < len(offsets) - 1 or offsets[piece + 1] <= offsets[piece]:
+        raise TunesmithError(
+            f"{data.folder} has no validation piece {piece + 1} to take a prompt from; give --prime-audio"
+        )
+    rows = data.stream("val")[offsets[piece] : offsets[piece + 1]]
+    where = f"{data.folder} (val piece {piece + 1}"
+    if isinstance(rep, AudioMulaw):
+        ids = np.asarray(rows, dtype=np.int64)
+        ids = ids[(ids >= 0) & (ids < rep.levels)]  # the markers go
+        return Prime(ids[: max(1, int(seconds * rep.sample_rate))], f"{where})")
+    frames = rep.to_model(np.asarray(rows[: max(1, int(round(seconds * rep.frames_per_second)))]))
+    return Prime(frames, f"{where}, first {len(frames) / rep.frames_per_second:.2f} s)")
+
+
+def prime_for_model(source: Path, rep: Representation, prime_audio: Path | None) -> Prime:
+    """``--prime-audio`` if given; else a prompt from the validation data the run at ``source`` records."""
+    if prime_audio is not None:
+        return prime_from_audio(rep, prime_audio)
+    record = Path(source) / "data.json"
+    if not record.is_file():
+        raise TunesmithError(f"{source} records no training data to take a prompt from; give --prime-audio FILE")
+    try:
+        folder = Path(json.loads(record.read_text())["data"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TunesmithError(f"{record} is unreadable ({exc}); give --prime-audio FILE") from None
+    if not (folder / "meta.json").is_file():
+        raise TunesmithError(f"the data {source} was trained on ({folder}) is gone; give --prime-audio FILE")
+    return prime_from_data(rep, PreparedData.open(folder))
+
+
+# -- generation -----------------------------------------------------------------------------------------------
+
+
+def sampling_noise(config: Config, prime: np.ndarray, temperature: float) -> float:
+    """Std of the noise added to frames fed back: ``temperature`` × the model's training noise, or × 1% of
+    the prime frames' std if it trained without noise."""
+    base = config.model.input_noise if config.model.input_noise > 0 else NOISE_SHARE * float(np.std(prime))
+    return float(temperature * base)
+
+
+def _tidy(rep: AudioRepresentation, frames: torch.Tensor) -> torch.Tensor:
+    """Make predicted frames look encoded: phase wrapped to (−π, π], everything else clipped to [−1, 1]."""
+    phase = getattr(rep, "phase_columns", None)
+    tidy = frames.clamp(-1.0, 1.0)
+    if phase is not None:
+        tidy[:, phase] = wrap(frames[:, phase])
+    return tidy
+
+
+@torch.inference_mode()
+def continue_frames(
+    model: nn.Module,
+    rep: AudioRepresentation,
+    prime: np.ndarray,
+    n_frames: int,
+    *,
+    num: int,
+    seed: int,
+    noise: float,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """``(num, n_frames, frame_dim)`` float32 frames continuing ``prime`` (after the start frame).
+
+    The same arguments give the same frames; every continuation draws its own noise (see the module doc)."""
+    model = model.eval()
+    prefix = torch.from_numpy(np.concatenate([rep.start_frame()[None], prime]).astype(np.float32))
+    gen = torch.Generator().manual_seed(seed)
+    result = np.zeros((num, n_frames, rep.frame_dim), dtype=np.float32)
+    for first in range(0, num, batch_size):
+        b = min(batch_size, num - first)
+        state = model.init_state(b, "cpu") if hasattr(model, "init_state") else None
+        out, state = model(prefix.expand(b, -1, -1), state)
+        out = out[:, -1].float()
+        for step in range(n_frames):
+            frame = _tidy(rep, out)
+            result[first : first + b, step] = frame.numpy()
+            if step + 1 == n_frames:
+                break
+            fed = frame + noise * torch.randn(frame.shape, generator=gen) if noise > 0 else frame
+            if hasattr(model, "step"):
+                out, state = model.step(fed, state)
+            else:
+                out, state = model(fed[:, None], state)
+                out = out[:, -1]
+            out = out.float()
+    return result
+
+
+def _decode(rep: Representation, array: np.ndarray) -> np.ndarray:
+    if getattr(rep, "loss", None) == "spectral":
+        return rep.decode(array, phase="model")
+    return rep.decode(array)
+
+
+def write_audio_samples(
+    model: nn.Module,
+    rep: Representation,
+    config: Config,
+    settings: SampleSettings,
+    out: Path | str,
+    *,
+    prime: Prime,
+    seconds: float,
+    extra: dict[str, Any] | None = None,
+) -> AudioSampleReport:
+    """Continue ``prime`` ``settings.num`` times for ``seconds`` each; write ``NNN.wav``, ``NNN.png``, samples.json."""
+    from tunesmith.render.audio import write_audio
+    from tunesmith.render.spectrogram import spectrogram_png
+
+    if not 0 < seconds <= MAX_SECONDS:
+        raise TunesmithError(f"--seconds {seconds} must be above 0 and at most {MAX_SECONDS:g}")
+    if models.is_autoencoder(config.model.name):
+        raise TunesmithError(
+            f"model '{config.model.name}' is an autoencoder: it reconstructs audio rather than continuing it; "
+            "use 'tunesmith reconstruct RUN FILE.wav'"
+        )
+    if settings.primer:
+        raise TunesmithError("--primer is ABC text; an audio model is primed with --prime-audio FILE")
+    if settings.constrain:
+        raise TunesmithError("--constrain is for ABC models; an audio model's continuation is measured instead")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sr = rep.sample_rate
+    started = time.perf_counter()
+    if isinstance(rep, AudioMulaw):
+        bodies, prime_ids, ended = _continue_tokens(model, rep, settings, prime.array, seconds)
+        generating, noise = time.perf_counter() - started, 0.0
+        prime_wave = rep.dequantise(prime_ids)
+        waves = [np.concatenate([prime_wave, rep.decode(body)]) for body in bodies]
+        boundary = len(prime_wave)
+    else:
+        settings.check(10**9)
+        if settings.top_k or settings.top_p < 1.0:
+            raise TunesmithError("--top-k and --top-p choose among tokens; an audio frame model predicts frames")
+        n_frames = max(1, int(round(seconds * rep.frames_per_second)))
+        noise = sampling_noise(config, prime.array, settings.temperature)
+        made = continue_frames(
+            model, rep, prime.array, n_frames, num=settings.num, seed=settings.seed, noise=noise,
+            batch_size=settings.batch_size,
+        )  # fmt: skip
+        generating = time.perf_counter() - started
+        waves = [_decode(rep, np.concatenate([prime.array, frames])) for frames in made]
+        boundary = min(len(prime.array) * rep.hop, min(len(w) for w in waves))
+        ended = [False] * len(waves)
+    width = max(3, len(str(settings.num)))
+    pieces = []
+    for i, wave in enumerate(waves):
+        name = f"{i + 1:0{width}d}"
+        write_audio(wave[:, None], sr, out / f"{name}.wav")
+        title = f"{name} ({rep.name}): prime {boundary / sr:.2f} s, then the model"
+        spectrogram_png(wave, sr, out / f"{name}.png", title=title, mark_seconds=boundary / sr)
+        measures = continuation_measures(wave[boundary:], sr)
+        pieces.append({"file": f"{name}.wav", "png": f"{name}.png", "ended_early": ended[i], "continuation": measures})
+    prime_measures = continuation_measures(waves[0][:boundary], sr) if waves else {}
+    made_seconds = sum(len(w) - boundary for w in waves) / sr
+    report = AudioSampleReport(out, pieces, prime_measures, generating, made_seconds / max(generating, 1e-9))
+    summary = {
+        "settings": settings.__dict__,
+        "representation": rep.name,
+        "sample_rate": sr,
+        "prime": {"source": prime.source, "seconds": round(boundary / sr, 3), "measures": prime_measures},
+        "seconds_asked": seconds,
+        "feedback_noise_std": noise,
+        "generating_seconds": round(generating, 3),
+        "realtime": round(report.realtime, 2),
+        "silence_dbfs": SILENCE_DBFS,
+        **(extra or {}),
+        "pieces": pieces,
+    }
+    (out / "samples.json").write_text(json.dumps(summary, indent=2))
+    return report
+
+
+def write_training_samples(
+    model: nn.Module,
+    data: PreparedData,
+    config: Config,
+    settings: SampleSettings,
+    out: Path | str,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """In-training samples of an audio run: ``settings.num`` continuations of ``train.sample_max_length``
+    frames (or samples) from the start of the first validation piece; for an autoencoder, that start
+    reconstructed instead (``reconstruction.wav`` and the two mel spectrograms in ``reconstruction.png``)."""
+    rep = data.representation
+    prime = prime_from_data(rep, data)
+    if models.is_autoencoder(config.model.name):
+        from tunesmith.pipeline.reconstruct import autoencode
+        from tunesmith.render.audio import write_audio
+        from tunesmith.render.spectrogram import mel_pair_png
+
+        frames = prime.array
+        made = autoencode(model, frames, config.data.seq_len, rep.start_frame())
+        out = Path(out)
+        write_audio(_decode(rep, made)[:, None], rep.sample_rate, out / "reconstruction.wav")
+        db = getattr(rep, "frames_db", lambda f: f)
+        mel_pair_png(db(frames), db(made), rep.frames_per_second, out / "reconstruction.png")
+        return
+    steps = settings.max_length if not isinstance(rep, AudioMulaw) else min(settings.max_length, MAX_LENGTH - 2)
+    seconds = min(MAX_SECONDS, steps / rep.frames_per_second)
+    write_audio_samples(model, rep, config, settings, out, prime=prime, seconds=seconds, extra=extra)
+
+
+def _continue_tokens(
+    model: nn.Module, rep: AudioMulaw, settings: SampleSettings, prime: np.ndarray, seconds: float
+) -> tuple[list[np.ndarray], np.ndarray, list[bool]]:
+    """(generated ids per continuation, the prime ids used, whether each drew <end> before ``seconds``):
+    the token sampler, one id per sample.
+
+    The token sampler writes at most ``MAX_LENGTH`` ids, prime included: the prime keeps its last samples."""
+    n = int(round(seconds * rep.sample_rate))
+    if n >= MAX_LENGTH:
+        raise TunesmithError(
+            f"--seconds {seconds:g} is {n} samples; an {rep.name} model continues at most {MAX_LENGTH - 1} "
+            f"({(MAX_LENGTH - 1) / rep.sample_rate:.2f} s at {rep.sample_rate} Hz)"
+        )
+    prime = np.asarray(prime, dtype=np.int64)[-(MAX_LENGTH - n - 1) :]
+    tokens = SampleSettings(**{**settings.__dict__, "max_length": len(prime) + n, "primer": ""})
+    made = generate(model, rep, tokens, primer_ids=prime)
+    return [g.tokens[len(prime) :] for g in made], prime, [g.ended for g in made]
