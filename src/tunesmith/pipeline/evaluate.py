@@ -1,0 +1,585 @@
+"""``tunesmith evaluate``: make models comparable by likelihood, validity, musical statistics and novelty.
+
+For one run or bundle, in plain order:
+
+1. **Likelihood** on the held-out (``val``) split of its prepared data: loss, bits per token and
+   accuracy for token models; the frame module's loss (and F1 for piano rolls) for frame models.
+2. **Samples** at each temperature (0.5, 1.0 and 2.0 by default, as seed 002 compared them):
+   ``num`` pieces, the same seed at every temperature, decoded to music. ABC goes through the same
+   abc2midi conversion as ``tunesmith sample``; MIDI tokens and piano rolls through their decoder.
+3. **Validity**: for ABC the shares of :mod:`tunesmith.metrics.validity` (valid, converts, ended,
+   bars of the right length); for MIDI tokens the syntax-error rate; for every model the share
+   that ended by itself and the share with notes.
+4. **Musical statistics** (:mod:`tunesmith.metrics.features`) of the samples against an equal-size
+   seeded draw of training pieces: means, overlapping area and KL divergence per feature
+   (:mod:`tunesmith.metrics.distributions`). ABC is read as its melody (abc2midi's first track).
+5. **Novelty** (:mod:`tunesmith.metrics.novelty`): every sample against the whole training split.
+
+Besides the samples, a seeded draw of held-out pieces, music no model wrote, goes through steps 3
+to 5 as a reference row: what real, unseen tunes score against the same training set.
+
+Audio models have no notes: they get the likelihood, and the note statistics say why they are not
+applicable. Training pieces made by augmentation (transposed or tempo-stretched copies, ``ref``
+labels like ``+3`` or ``x1.1`` in ``train_sources.json``) are left out of the draw and of novelty;
+novelty compares intervals, so a transposed copy of a training piece is still found.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunesmith.errors import TunesmithError
+from tunesmith.metrics.distributions import Comparison, compare
+from tunesmith.metrics.features import FEATURES, POLYPHONIC_ONLY, features, piece_notes
+from tunesmith.metrics.novelty import (
+    MAX_CORPUS_TOKENS,
+    NoveltySettings,
+    PieceNovelty,
+    bar_tokens,
+    compare_runs,
+    note_tokens,
+    piece_novelty,
+)
+from tunesmith.metrics.novelty import summarize as summarize_novelty
+from tunesmith.representations import FrameRepresentation, Representation
+from tunesmith.representations.midi_tokens import Notes
+
+DEFAULT_TEMPERATURES = (0.5, 1.0, 2.0)
+MAX_NUM = 2000
+MAX_TEMPERATURES = 8
+SAMPLER_CHUNK = 1000  # the sampler's own per-call limit; larger --num is drawn in chunks
+POLYPHONIC_RATE = 0.01  # a corpus whose training draw sounds two pitches this often is polyphonic
+_AUGMENTED_REF = re.compile(r"(?:^|\s)(?:[+-]\d+(?:\s+x\S+)?|x\S+)$")
+
+
+@dataclass
+class EvaluateSettings:
+    """What ``tunesmith evaluate`` was asked for; every value is bounded by :meth:`check`."""
+
+    num: int = 200
+    temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
+    seed: int = 0
+    max_length: int = 1000  # characters, tokens or frames per sample
+    batch_size: int = 64
+    max_batches: int = 0  # likelihood: 0 = the whole held-out split
+    novelty: NoveltySettings = field(default_factory=NoveltySettings)
+
+    def check(self) -> None:
+        if not 1 <= self.num <= MAX_NUM:
+            raise TunesmithError(f"--num {self.num} is out of range: choose 1 to {MAX_NUM}")
+        if not 1 <= len(self.temperatures) <= MAX_TEMPERATURES:
+            raise TunesmithError(f"give 1 to {MAX_TEMPERATURES} --temperature values, not {len(self.temperatures)}")
+        for t in self.temperatures:
+            if not (t > 0 and t <= 100):  # also refuses NaN
+                raise TunesmithError(f"--temperature {t} is out of range: above 0 and at most 100")
+        if len(set(self.temperatures)) != len(self.temperatures):
+            raise TunesmithError("each --temperature may be given once")
+        if not 0 <= self.seed < 2**31:
+            raise TunesmithError(f"--seed {self.seed} must be between 0 and {2**31 - 1}")
+        if not 1 <= self.max_length <= 20000:
+            raise TunesmithError(f"--max-length {self.max_length} is out of range: choose 1 to 20000")
+        if not 1 <= self.batch_size <= 1024:
+            raise TunesmithError(f"--batch-size {self.batch_size} is out of range: choose 1 to 1024")
+        if not 0 <= self.max_batches <= 1_000_000:
+            raise TunesmithError(f"--max-batches {self.max_batches} must be between 0 (all) and 1000000")
+        self.novelty.check()
+
+
+@dataclass
+class Piece:
+    """One piece of a group: its notes (None if it has none to read), ABC text, and its JSON record."""
+
+    notes: Notes | None
+    text: str | None = None
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Group:
+    """Pieces evaluated together: the samples at one temperature, or a draw of real pieces."""
+
+    name: str
+    temperature: float | None
+    pieces: list[Piece]
+    validity: dict[str, float | None] = field(default_factory=dict)
+    seconds: float = 0.0
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # feature → one value per piece
+    comparisons: dict[str, Comparison] = field(default_factory=dict)  # against the training draw
+    novelty: list[PieceNovelty] = field(default_factory=list)
+    folder: str | None = None  # where its files were written, relative to the report
+
+
+@dataclass
+class Evaluation:
+    """Everything a report is written from."""
+
+    report: dict[str, Any]  # what report.json holds
+    groups: list[Group]  # samples first, then the held-out reference; training draw last
+    out: Path
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+def data_folder(model_path: Path, kind: str, data: Path | None) -> Path:
+    """The prepared folder to evaluate on: ``--data``, else the one a run records in ``data.json``."""
+    if data is not None:
+        return Path(data)
+    if kind != "run":
+        raise TunesmithError(f"{model_path} is a bundle; name the prepared folder it was trained on with --data DIR")
+    try:
+        recorded = json.loads((model_path / "data.json").read_text()).get("data")
+    except (OSError, json.JSONDecodeError):
+        recorded = None
+    if not recorded:
+        raise TunesmithError(f"{model_path}/data.json does not name its prepared folder; pass --data DIR")
+    return Path(recorded)
+
+
+def note_kind(rep: Representation) -> tuple[str | None, str]:
+    """("abc" | "midi" | None, why not) — which note pipeline a representation's samples take."""
+    from tunesmith.pipeline.sample_midi import is_midi
+
+    if rep.name == "abc-char":
+        return "abc", ""
+    if rep.name.startswith("audio") or rep.name == "mel":
+        return None, f"not applicable: '{rep.name}' is audio, which has no notes to count"
+    if is_midi(rep):
+        return "midi", ""
+    return None, f"not applicable: '{rep.name}' does not decode to notes"
+
+
+def original_pieces(data: Any, split: str) -> np.ndarray:
+    """Indices of the split's pieces that are not augmentation copies (see the module docstring)."""
+    count = len(data.offsets(split)) - 1
+    path = data.folder / f"{split}_sources.json"
+    if not data.meta.get("augmentation") or not path.is_file():
+        return np.arange(count)
+    try:
+        refs = [str(ref) for _, ref in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        return np.arange(count)
+    if len(refs) != count:
+        return np.arange(count)
+    return np.array([i for i, ref in enumerate(refs) if not _AUGMENTED_REF.search(ref)], dtype=np.int64)
+
+
+def source_names(data: Any, split: str) -> list[str] | None:
+    """ "file #ref" for each piece of a split, to name the training tune a sample copies."""
+    try:
+        return [
+            f"{src} #{ref}" if ref else str(src)
+            for src, ref in json.loads((data.folder / f"{split}_sources.json").read_text())
+        ]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def tunebook_notes(texts: list[str]) -> list[Notes | None]:
+    """The melody notes of many ABC tunes from a single abc2midi run over one tunebook (0.6 s for
+    the 11,600 folk training tunes, where one process per tune takes minutes). A tune abc2midi
+    cannot convert gives None; if abc2midi crashes, the tunes it did not reach go one by one."""
+    from tunesmith.render.midi import abc2midi_path, convert_many
+
+    out: list[Notes | None] = [None] * len(texts)
+    with tempfile.TemporaryDirectory(prefix="tunesmith-book-") as tmp:
+        book = Path(tmp) / "book.abc"
+        book.write_text("".join(f"X:{i + 1}\n{t.strip()}\n\n" for i, t in enumerate(texts)), encoding="utf-8")
+        try:
+            proc = subprocess.run(
+                [abc2midi_path(), book.name], cwd=tmp, capture_output=True, timeout=60 + 0.05 * len(texts)
+            )
+            crashed = proc.returncode < 0
+        except subprocess.TimeoutExpired:
+            crashed = True
+        missing = [i for i in range(len(texts)) if not (Path(tmp) / f"book{i + 1}.mid").is_file()]
+        for i in set(range(len(texts))) - set(missing):
+            out[i] = _read_melody(Path(tmp) / f"book{i + 1}.mid")
+        if crashed and missing:
+            paths = [Path(tmp) / f"single{i}.mid" for i in missing]
+            conversions = convert_many([f"X:1\n{texts[i]}" for i in missing], paths)
+            for i, path, conv in zip(missing, paths, conversions, strict=True):
+                out[i] = _read_melody(path) if conv.converted else None
+    return out
+
+
+def _read_melody(path: Path) -> Notes | None:
+    """The melody of a MIDI file abc2midi wrote; None for one symusic cannot read or without notes."""
+    import symusic
+
+    try:
+        return _melody(symusic.Score(str(path)))
+    except Exception:  # symusic raises plain RuntimeError/ValueError on bad MIDI
+        return None
+
+
+def _melody(score: Any) -> Notes | None:
+    notes = piece_notes(score, melody_only=True)
+    return notes if len(notes) else None
+
+
+def _notes(score: Any) -> Notes | None:
+    notes = piece_notes(score)
+    return notes if len(notes) else None
+
+
+def real_pieces(data: Any, split: str, indices: np.ndarray, kind: str) -> list[Piece]:
+    """Pieces of a prepared split as the samples are read: ABC text converted by abc2midi, or the
+    representation's decoder (so a training piece is quantised exactly as a generated one)."""
+    rep = data.representation
+    sequences = data.sequences(split)
+    if kind == "abc":
+        texts = [rep.decode(sequences[i]) for i in indices]
+        return [Piece(n, t) for n, t in zip(tunebook_notes(texts), texts, strict=True)]
+    pieces = []
+    for i in indices:
+        array = rep.to_model(np.asarray(sequences[i])) if isinstance(rep, FrameRepresentation) else sequences[i]
+        pieces.append(Piece(_notes(rep.decode(array))))
+    return pieces
+
+
+# -- samples -----------------------------------------------------------------------------------
+
+
+def _chunks(settings: EvaluateSettings, temperature: float) -> list[Any]:
+    """SampleSettings for ``num`` pieces in chunks the sampler accepts, seeded alike at every temperature."""
+    from tunesmith.sampling import SampleSettings
+
+    return [
+        SampleSettings(
+            num=min(SAMPLER_CHUNK, settings.num - first),
+            temperature=temperature,
+            max_length=settings.max_length,
+            seed=settings.seed + 7919 * (first // SAMPLER_CHUNK),
+            batch_size=settings.batch_size,
+        )
+        for first in range(0, settings.num, SAMPLER_CHUNK)
+    ]
+
+
+def _clear(folder: Path, suffixes: tuple[str, ...]) -> None:
+    """Files an earlier evaluation left here must not pass for this one's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.iterdir():
+        if path.suffix in suffixes and path.stem.isdigit():
+            path.unlink()
+
+
+def abc_samples(loaded: Any, settings: EvaluateSettings, temperature: float, folder: Path) -> Group:
+    """Sample ABC tunes, write ``NNN.abc`` (and ``NNN.mid`` where abc2midi converts), check each."""
+
+    from tunesmith.metrics.validity import check, summarize
+    from tunesmith.pipeline.sample import tune_text
+    from tunesmith.render.midi import convert_many
+    from tunesmith.sampling import generate
+
+    started = time.perf_counter()
+    _clear(folder, (".abc", ".mid"))
+    generated = [
+        g for chunk in _chunks(settings, temperature) for g in generate(loaded.model, loaded.representation, chunk)
+    ]
+    width = max(3, len(str(settings.num)))
+    names = [f"{i + 1:0{width}d}" for i in range(len(generated))]
+    texts = [tune_text(loaded.representation, g.tokens, i + 1) for i, g in enumerate(generated)]
+    for name, text in zip(names, texts, strict=True):
+        (folder / f"{name}.abc").write_text(text, encoding="utf-8")
+    conversions = convert_many(texts, [folder / f"{n}.mid" for n in names])
+    reports = [check(t, ended=g.ended, conversion=c) for t, g, c in zip(texts, generated, conversions, strict=True)]
+    pieces = []
+    for name, text, g, conv, v in zip(names, texts, generated, conversions, reports, strict=True):
+        notes = _read_melody(folder / f"{name}.mid") if conv.converted else None
+        record = {
+            "file": f"{name}.abc",
+            "length": int(g.tokens.size),
+            "ended": g.ended,
+            "converts": v.converts,
+            "abc2midi_errors": v.abc2midi_errors,
+            "header_ok": v.header_ok,
+            "bars": v.bars,
+            "bars_ok": v.bars_ok,
+            "valid": v.valid,
+        }
+        pieces.append(Piece(notes, text, record))
+    validity = {**summarize(reports), "converts_share": sum(v.converts for v in reports) / len(reports)}
+    return Group(f"T={temperature:g}", temperature, pieces, validity, time.perf_counter() - started)
+
+
+def midi_samples(loaded: Any, settings: EvaluateSettings, temperature: float, folder: Path) -> Group:
+    """Sample MIDI tokens or piano-roll frames, decode and write ``NNN.mid``; count syntax errors."""
+    from tunesmith.pipeline.sample_midi import decode_piece, generate_arrays
+
+    started = time.perf_counter()
+    _clear(folder, (".mid",))
+    rep = loaded.representation
+    onset_weight = loaded.config.train.onset_weight
+    arrays = [
+        a
+        for chunk in _chunks(settings, temperature)
+        for a in generate_arrays(loaded.model, rep, chunk, None, onset_weight)
+    ]
+    width = max(3, len(str(settings.num)))
+    pieces = []
+    for i, (array, ended) in enumerate(arrays):
+        name = f"{i + 1:0{width}d}.mid"
+        score, syntax = decode_piece(rep, array)
+        score.dump_midi(str(folder / name))
+        notes = _notes(score)
+        record: dict[str, Any] = {
+            "file": name,
+            "length": int(len(array)),
+            "ended": bool(ended),
+            "notes": len(notes or []),
+        }
+        if syntax is not None:
+            record.update(tokens=syntax.tokens, syntax_errors=len(syntax.errors))
+        pieces.append(Piece(notes, None, record))
+    n = len(pieces)
+    validity: dict[str, float | None] = {
+        "ended_share": sum(p.record["ended"] for p in pieces) / n,
+        "notes_share": sum(p.notes is not None for p in pieces) / n,
+        "syntax_error_rate": None,
+        "clean_share": None,
+    }
+    if pieces and "syntax_errors" in pieces[0].record:
+        tokens = sum(p.record["tokens"] for p in pieces)
+        validity["syntax_error_rate"] = sum(p.record["syntax_errors"] for p in pieces) / tokens if tokens else 0.0
+        validity["clean_share"] = sum(p.record["syntax_errors"] == 0 for p in pieces) / n
+    return Group(f"T={temperature:g}", temperature, pieces, validity, time.perf_counter() - started)
+
+
+def held_out_abc_validity(pieces: list[Piece]) -> dict[str, float | None]:
+    """The validity shares of real held-out tunes, for the reference row (abc2midi per tune, as for samples)."""
+    from tunesmith.metrics.validity import check_many, summarize
+
+    texts = [f"X:{i + 1}\n{p.text}" for i, p in enumerate(pieces)]
+    reports = check_many(texts)
+    for piece, v in zip(pieces, reports, strict=True):
+        piece.record.update(converts=v.converts, bars=v.bars, bars_ok=v.bars_ok, valid=v.valid)
+    return {**summarize(reports), "converts_share": sum(v.converts for v in reports) / max(1, len(reports))}
+
+
+# -- statistics --------------------------------------------------------------------------------
+
+
+def feature_values(group: Group) -> None:
+    """One value per piece and feature (NaN for a piece without notes or where a feature is undefined)."""
+    rows = [features(p.notes) if p.notes is not None else None for p in group.pieces]
+    group.values = {name: np.array([r[name] if r else math.nan for r in rows], dtype=np.float64) for name in FEATURES}
+
+
+def shown_features(training: Group) -> list[str]:
+    """The features a report shows: polyphony only for a polyphonic corpus (see ``POLYPHONIC_RATE``)."""
+    poly = training.values.get("polyphony_rate", np.zeros(0))
+    polyphonic = bool(np.isfinite(poly).any() and np.nanmean(poly) >= POLYPHONIC_RATE)
+    return [f for f in FEATURES if f not in POLYPHONIC_ONLY or polyphonic]
+
+
+def novelty_of(
+    groups: list[Group], corpus: list[Piece], kind: str, settings: NoveltySettings, seed: int
+) -> dict[str, Any]:
+    """Fill each group's ``novelty`` against the whole training corpus; returns what was compared."""
+    tokens = [note_tokens(p.notes) if p.notes is not None else np.zeros(0, np.int64) for p in corpus]
+    used = np.arange(len(corpus))
+    if sum(t.size for t in tokens) > MAX_CORPUS_TOKENS:  # a huge corpus: a seeded subset that fits
+        order = np.random.default_rng([seed, 3]).permutation(len(corpus))
+        sizes = np.cumsum([tokens[i].size for i in order])
+        used = np.sort(order[sizes <= MAX_CORPUS_TOKENS])
+    queries = [p for g in groups for p in g.pieces]
+    note_runs = compare_runs(
+        [note_tokens(p.notes) if p.notes is not None else np.zeros(0, np.int64) for p in queries],
+        [tokens[i] for i in used],
+    )
+    bar_runs: list[Any] = [None] * len(queries)
+    if kind == "abc":
+        vocabulary: dict[str, int] = {}
+        corpus_bars = [bar_tokens(corpus[i].text or "", vocabulary) for i in used]
+        bar_runs = compare_runs([bar_tokens(p.text or "", vocabulary) for p in queries], corpus_bars)
+    results = iter(piece_novelty(n, settings, b) for n, b in zip(note_runs, bar_runs, strict=True))
+    for group in groups:
+        group.novelty = [next(results) for _ in group.pieces]
+        for item in group.novelty:  # training-piece index in the corpus list, not in the subset
+            item.closest = int(used[item.closest]) if item.closest >= 0 else -1
+            if item.closest_bars is not None and item.closest_bars >= 0:
+                item.closest_bars = int(used[item.closest_bars])
+    return {
+        "pieces": int(used.size),
+        "of_pieces": len(corpus),
+        "notes": int(sum(tokens[i].size for i in used)),
+    }
+
+
+# -- the workflow ------------------------------------------------------------------------------
+
+
+def likelihood(loaded: Any, data: Any, settings: EvaluateSettings) -> dict[str, Any]:
+    """Held-out likelihood through the path the model's kind takes (tokens or frames)."""
+    from tunesmith.training.evaluate import held_out, held_out_frames
+
+    seq_len = loaded.config.data.seq_len
+    if isinstance(loaded.representation, FrameRepresentation):
+        figures = held_out_frames(
+            loaded.model, loaded.config, data, seq_len, settings.batch_size, max_batches=settings.max_batches
+        )
+        return {"unit": "frames", "seq_len": seq_len, **figures}
+    figures = held_out(loaded.model, data, seq_len, settings.batch_size, max_batches=settings.max_batches)
+    return {"unit": "tokens", "seq_len": seq_len, **figures}
+
+
+def _draw(count: int, size: int, seed: int, stream: int) -> np.ndarray:
+    """A seeded draw of ``size`` indices out of ``count`` (all of them when there are fewer), sorted."""
+    rng = np.random.default_rng([seed, stream])
+    return np.sort(rng.choice(count, size=min(size, count), replace=False)) if count else np.zeros(0, np.int64)
+
+
+def _num(value: Any) -> Any:
+    """JSON-safe: NaN → None, numpy scalars → Python, floats rounded for people."""
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else round(float(value), 6)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def group_json(group: Group, shown: list[str], names: list[str] | None, corpus_index: np.ndarray) -> dict[str, Any]:
+    """A group's figures and one record per piece, as report.json holds them."""
+
+    def closest(index: int | None) -> str | None:
+        if index is None or index < 0:
+            return None
+        return names[int(corpus_index[index])] if names else f"training piece {int(corpus_index[index])}"
+
+    oas = [group.comparisons[f].oa for f in shown if f in group.comparisons]
+    oas = [v for v in oas if not math.isnan(v)]
+    pieces = []
+    for i, piece in enumerate(group.pieces):
+        record = {**piece.record, "features": {f: _num(group.values[f][i]) for f in shown}}
+        if group.novelty:
+            novelty = group.novelty[i].to_json()
+            novelty["closest"] = closest(group.novelty[i].closest)
+            novelty["closest_bars"] = closest(group.novelty[i].closest_bars)
+            record["novelty"] = novelty
+        pieces.append(record)
+    return {
+        "name": group.name,
+        "temperature": group.temperature,
+        "folder": group.folder,
+        "pieces": len(group.pieces),
+        "with_notes": sum(p.notes is not None for p in group.pieces),
+        "seconds": round(group.seconds, 2),
+        "validity": {k: _num(v) for k, v in group.validity.items()},
+        "novelty": summarize_novelty(group.novelty) if group.novelty else None,
+        "features": {f: group.comparisons[f].to_json() for f in shown if f in group.comparisons},
+        "mean_oa": round(sum(oas) / len(oas), 4) if oas else None,
+        "samples": pieces,
+    }
+
+
+def evaluate(
+    model: Path | str,
+    out: Path | str,
+    settings: EvaluateSettings | None = None,
+    *,
+    data: Path | str | None = None,
+    checkpoint: str = "best",
+    echo: Callable[[str], None] = lambda line: None,
+) -> Evaluation:
+    """Evaluate a run or bundle and write ``report.json``, ``report.md``, ``report.html`` and PNGs to ``out``."""
+    from tunesmith.bundle import load
+    from tunesmith.data.prepared import PreparedData
+    from tunesmith.pipeline.report import write_report
+
+    settings = settings or EvaluateSettings()
+    settings.check()
+    started = time.perf_counter()
+    model, out = Path(model), Path(out)
+    if out.exists() and not out.is_dir():
+        raise TunesmithError(f"--out {out} is a file; give a folder for the report")
+    if data is not None and not Path(data).is_dir():
+        raise TunesmithError(f"--data {data} is not a folder")
+    loaded = load(model, checkpoint)
+    folder = data_folder(model, loaded.kind, Path(data) if data is not None else None)
+    prepared = PreparedData.open(folder)
+    rep = loaded.representation
+    if prepared.representation.to_json() != rep.to_json():
+        raise TunesmithError(
+            f"{folder} was prepared with another '{prepared.representation.name}' representation than the model "
+            f"reads ('{rep.name}', other vocabulary or settings); pass the folder it was trained on with --data"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "model": str(model),
+        "model_kind": loaded.kind,
+        "checkpoint": loaded.info.get("checkpoint"),
+        "representation": rep.name,
+        "data": str(folder),
+        "settings": {
+            "num": settings.num,
+            "temperatures": list(settings.temperatures),
+            "seed": settings.seed,
+            "max_length": settings.max_length,
+            "batch_size": settings.batch_size,
+            "max_batches": settings.max_batches,
+        },
+    }
+    echo(f"likelihood   {rep.name} model on the held-out split of {folder}")
+    report["likelihood"] = {k: _num(v) for k, v in likelihood(loaded, prepared, settings).items()}
+    kind, why = note_kind(rep)
+    report["note_statistics"] = why or None
+    if kind is None:
+        report["groups"] = []
+        report["seconds"] = round(time.perf_counter() - started, 1)
+        return Evaluation(report, [], write_report(report, [], out))
+
+    train_index = original_pieces(prepared, "train")
+    echo(f"training     reading {len(train_index)} training pieces for novelty and the statistics draw")
+    corpus = real_pieces(prepared, "train", train_index, kind)
+    groups: list[Group] = []
+    for t in settings.temperatures:
+        group_folder = Path("samples") / f"T{t:g}"
+        echo(f"sampling     {settings.num} pieces at temperature {t:g} → {out / group_folder}")
+        sample = abc_samples if kind == "abc" else midi_samples
+        group = sample(loaded, settings, t, out / group_folder)
+        group.folder = str(group_folder)
+        groups.append(group)
+    n_val = len(prepared.offsets("val")) - 1
+    val_index = _draw(n_val, settings.num, settings.seed, 2)
+    held = Group("held-out", None, real_pieces(prepared, "val", val_index, kind))
+    val_names = source_names(prepared, "val")
+    for i, piece in zip(val_index, held.pieces, strict=True):
+        piece.record["file"] = val_names[i] if val_names and i < len(val_names) else f"validation piece {i}"
+        piece.record["index"] = int(i)  # in the validation split
+    if kind == "abc":
+        held.validity = held_out_abc_validity(held.pieces)
+    training = Group("training", None, [corpus[i] for i in _draw(len(corpus), settings.num, settings.seed, 1)])
+    echo(f"statistics   {len(training.pieces)} training and {len(held.pieces)} held-out pieces as references")
+    for group in [*groups, held, training]:
+        feature_values(group)
+    shown = shown_features(training)
+    for group in [*groups, held]:
+        group.comparisons = {f: compare(training.values[f], group.values[f]) for f in FEATURES}
+    echo(f"novelty      every sample against all {len(corpus)} training pieces")
+    novelty_info = novelty_of([*groups, held], corpus, kind, settings.novelty, settings.seed)
+    names = source_names(prepared, "train")
+    report["features"] = {f: {"label": FEATURES[f][0], "unit": FEATURES[f][1]} for f in shown}
+    report["novelty_settings"] = {**settings.novelty.__dict__, "corpus": novelty_info, "kind": kind}
+    report["training_draw"] = {
+        "pieces": len(training.pieces),
+        "with_notes": sum(p.notes is not None for p in training.pieces),
+        "means": {
+            f: _num(np.nanmean(v)) if np.isfinite(v).any() else None for f, v in training.values.items() if f in shown
+        },
+    }
+    report["groups"] = [group_json(g, shown, names, train_index) for g in [*groups, held]]
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return Evaluation(report, [*groups, held, training], write_report(report, [*groups, held, training], out))

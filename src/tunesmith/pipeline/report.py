@@ -1,0 +1,339 @@
+"""Writing an evaluation: ``report.json`` (every figure), ``report.md`` (tables), ``report.html``
+(the same, self-contained: PNGs embedded as base64, a little CSS, nothing fetched) and the PNGs.
+
+Plots use matplotlib's Agg backend and stay small (under 100 KB each): per feature, the density of
+the training draw against each temperature's samples and the held-out reference; and a histogram
+of each group's longest run shared with the training set.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunesmith.metrics.distributions import bandwidth_floor, density, finite, scott_bandwidth
+
+DPI = 90
+# the few features whose OA the main table shows, with their short column names
+FEATURE_OAS = {"pitch_range": "range", "pitch_class_entropy": "pc entropy", "note_density": "density"}
+_CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1a202c; padding: 0 1em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #e2e8f0; }
+table { border-collapse: collapse; margin: .6em 0; } td, th { padding: 3px 9px; border-bottom: 1px solid #edf2f7; }
+th { text-align: left; background: #f7fafc; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.figs { display: flex; flex-wrap: wrap; gap: 8px; } .figs img { border: 1px solid #e2e8f0; }
+p.note { color: #4a5568; }
+"""
+
+
+# -- numbers for people ------------------------------------------------------------------------
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def main_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """One row per group (each temperature, then the held-out reference): validity, novelty, a few OAs."""
+    groups = report.get("groups") or []
+    abc = report.get("representation") == "abc-char"
+    tokens = any(g["validity"].get("syntax_error_rate") is not None for g in groups)
+    oas = [f for f in FEATURE_OAS if f in report.get("features", {})]
+    headers = ["group"]
+    if abc:
+        headers += ["valid", "converts", "ended", "bars ok"]
+    else:
+        headers += [*(["syntax err", "clean"] if tokens else []), "ended", "with notes"]
+    headers += ["near copies", "longest run", f"{report['novelty_settings']['n']}-gram overlap"] if groups else []
+    headers += ["mean OA", *[f"OA {FEATURE_OAS[f]}" for f in oas]]
+    rows = []
+    for g in groups:
+        v, n = g["validity"], g["novelty"] or {}
+        row = [g["name"]]
+        if abc:
+            row += [_pct(v.get("valid_share")), _pct(v.get("converts_share"))]
+            row += ["-" if g["temperature"] is None else _pct(v.get("ended_share")), _pct(v.get("bars_ok_share"))]
+        else:
+            if tokens:
+                rate = v.get("syntax_error_rate")
+                row += ["-" if rate is None else f"{100 * rate:.2f}%", _pct(v.get("clean_share"))]
+            ended = "-" if g["temperature"] is None else _pct(v.get("ended_share"))
+            row += [ended, _pct(g["with_notes"] / g["pieces"] if g["pieces"] else None)]
+        row += [
+            _pct(n.get("near_copy_share")),
+            _fmt(n.get("mean_longest_run_notes"), 1),
+            _pct(n.get("mean_ngram_overlap")),
+        ]
+        row += [_fmt(g["mean_oa"], 2), *[_fmt(g["features"][f]["oa"], 2) for f in oas]]
+        rows.append(row)
+    return headers, rows
+
+
+def likelihood_rows(report: dict[str, Any]) -> list[list[str]]:
+    """(figure, value) rows of the held-out likelihood."""
+    lk = report["likelihood"]
+    unit = "char" if report["representation"] == "abc-char" else "token"
+    if lk.get("unit") == "frames":
+        names = {"loss": "loss per value", "f1": "F1 of bits", "onset_f1": "onset F1", "precision": "precision"}
+        names |= {"recall": "recall", "frames": "frames"}
+        extra = [k for k in lk if k not in names and k not in ("unit", "seq_len")]
+        return [[names.get(k, k.replace("_", " ")), _fmt(lk[k], 4)] for k in [*names, *extra] if k in lk]
+    return [
+        [f"loss (nats/{unit})", _fmt(lk["loss"], 4)],
+        [f"bits per {unit}", _fmt(lk["bpc"], 4)],
+        ["accuracy", _pct(lk["acc"]) if lk["acc"] is None else f"{100 * lk['acc']:.1f}%"],
+        [f"{unit}s", f"{lk['tokens']:,}"],
+    ]
+
+
+def feature_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Per feature: the training mean, then each group's mean, OA and KL."""
+    groups = report["groups"]
+    headers = ["feature", "training"]
+    for g in groups:
+        headers += [f"{g['name']} mean", "OA", "KL"]
+    rows = []
+    for f, meta in report["features"].items():
+        row = [f"{meta['label']} ({meta['unit']})", _fmt(report["training_draw"]["means"].get(f), 2)]
+        for g in groups:
+            c = g["features"][f]
+            row += [_fmt(c["sample_mean"], 2), _fmt(c["oa"], 2), _fmt(c["kl"], 2)]
+        rows.append(row)
+    return headers, rows
+
+
+def copies_rows(report: dict[str, Any], most: int = 5) -> list[list[str]]:
+    """Each group's pieces with the longest runs shared with a training piece, and that piece."""
+    rows = []
+    for g in report["groups"]:
+        ranked = sorted((s for s in g["samples"] if s.get("novelty")), key=lambda s: -s["novelty"]["longest_run_notes"])
+        for s in ranked[:most]:
+            n = s["novelty"]
+            count = n["longest_run_bars"]
+            bars = "" if count is None else f"{count} bar{'s' * (count != 1)}"
+            rows.append(
+                [
+                    g["name"],
+                    s.get("file", "-"),
+                    str(n["longest_run_notes"]),
+                    bars,
+                    "yes" if n["near_copy"] else "",
+                    n["closest"] or "-",
+                ]
+            )
+    return rows
+
+
+# -- plots -------------------------------------------------------------------------------------
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colors(groups: list[Any]) -> list[str]:
+    """Cool to warm with temperature; black for the held-out reference."""
+    plt = _pyplot()
+    temps = [g.temperature for g in groups if g.temperature is not None]
+    low, high = (min(temps), max(temps)) if temps else (0.0, 1.0)
+    cmap = plt.get_cmap("plasma")
+    out = []
+    for g in groups:
+        if g.temperature is None:
+            out.append("#1a202c")
+        else:
+            out.append(cmap(0.1 + 0.75 * ((g.temperature - low) / (high - low) if high > low else 0.5)))
+    return out
+
+
+def feature_png(name: str, label: str, unit: str, groups: list[Any], training: Any, path: Path) -> Path:
+    """Densities of one feature: the training draw shaded, each group a line (held-out dashed)."""
+    plt = _pyplot()
+    series = [(g, finite(g.values[name])) for g in groups]
+    reference = finite(training.values[name])
+    pooled = [x for _, x in series if x.size] + ([reference] if reference.size else [])
+    fig, ax = plt.subplots(figsize=(4.4, 2.6), dpi=DPI)
+    if pooled:
+        everything = np.concatenate(pooled)
+        floor = bandwidth_floor(everything, everything)  # each curve its own Scott bandwidth, at least this
+        width = max(max(scott_bandwidth(x), floor) for x in pooled)
+        grid = np.linspace(everything.min() - 3 * width, everything.max() + 3 * width, 400)
+        if reference.size:
+            d = density(reference, grid, max(scott_bandwidth(reference), floor))
+            ax.fill_between(grid, d, color="#cbd5e0", label="training")
+        for (g, x), color in zip(series, _colors([g for g, _ in series]), strict=True):
+            if x.size:
+                d = density(x, grid, max(scott_bandwidth(x), floor))
+                ax.plot(
+                    grid, d, color=color, linewidth=1.4, linestyle="--" if g.temperature is None else "-", label=g.name
+                )
+        ax.legend(fontsize=7, frameon=False)
+    ax.set_xlabel(f"{label} ({unit})", fontsize=8)
+    ax.set_ylabel("density", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.set_title(label, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def novelty_png(groups: list[Any], copy_notes: int, path: Path) -> Path:
+    """Histogram of the longest run of notes each piece shares with a training piece, per group."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.8, 2.8), dpi=DPI)
+    runs = [np.array([n.longest_run_notes for n in g.novelty], dtype=float) for g in groups]
+    top = max([copy_notes * 2, *[int(r.max()) + 1 for r in runs if r.size]])
+    top = min(top, 4 * copy_notes)  # longer runs pile into the last bin
+    bins = np.linspace(0, top, min(top, 48) + 1)
+    for g, r, color in zip(groups, runs, _colors(groups), strict=True):
+        if r.size:
+            ax.hist(
+                np.minimum(r, top - 1e-9),
+                bins=bins,
+                histtype="step",
+                linewidth=1.4,
+                color=color,
+                linestyle="--" if g.temperature is None else "-",
+                label=g.name,
+            )
+    ax.axvline(copy_notes, color="#c53030", linewidth=1.0)
+    ax.text(copy_notes, ax.get_ylim()[1] * 0.95, " near copy", color="#c53030", fontsize=7, va="top")
+    ax.set_xlabel(f"longest run of notes shared with a training piece (last bin: ≥ {top:g})", fontsize=8)
+    ax.set_ylabel("pieces", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def _md_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def _html_table(headers: list[str], rows: list[list[str]]) -> str:
+    def cell(value: str, tag: str) -> str:
+        numeric = tag == "td" and value[:1].isdigit() or value[:1] == "-" and value[1:2].isdigit()
+        return f"<{tag}{' class=n' if numeric else ''}>{html.escape(value)}</{tag}>"
+
+    head = "".join(cell(h, "th") for h in headers)
+    body = "".join("<tr>" + "".join(cell(c, "td") for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _sections(report: dict[str, Any]) -> list[tuple[str, str, tuple[list[str], list[list[str]]] | None]]:
+    """(title, paragraph, table) in report order; markdown and HTML render the same list."""
+    s = report["settings"]
+    unit = "characters" if report["representation"] == "abc-char" else report["likelihood"].get("unit")
+    sections: list[tuple[str, str, Any]] = [
+        (
+            "Held-out likelihood",
+            f"On the validation split of {report['data']}, windows of {report['likelihood'].get('seq_len')} "
+            f"{unit}, as training's validation reads them.",
+            (["figure", "value"], likelihood_rows(report)),
+        )
+    ]
+    if report.get("note_statistics"):
+        sections.append(("Musical statistics and novelty", report["note_statistics"], None))
+        return sections
+    ns = report["novelty_settings"]
+    bars = f" or {ns['copy_bars']} bars" if ns["kind"] == "abc" else ""
+    sections.append(
+        (
+            "Temperature sweep",
+            f"{s['num']} samples per temperature (seed {s['seed']}, at most {s['max_length']} {unit} each); "
+            f"'held-out' is a draw of {s['num']} real validation pieces "
+            "for reference. Near copy: a run of at least "
+            f"{ns['copy_notes']} notes{bars} shared with one training piece; overlap: share of a piece's "
+            f"{ns['n']}-note n-grams found in the training set (notes as interval, onset gap and duration). "
+            "OA: overlapping area of the feature's distribution with the training draw's (1 = the same).",
+            main_table(report),
+        )
+    )
+    sections.append(
+        (
+            "Musical statistics",
+            f"Per piece, against {report['training_draw']['pieces']} training pieces drawn with the same seed "
+            "(MusPy definitions; see tunesmith.metrics.features). OA and KL(training ‖ group) of Gaussian "
+            "kernel densities, Scott's bandwidth.",
+            feature_rows(report),
+        )
+    )
+    corpus = ns["corpus"]
+    sections.append(
+        (
+            "Novelty: the longest shared runs",
+            f"Against {corpus['pieces']:,} training pieces ({corpus['notes']:,} notes); the five pieces of each "
+            "group that share the most with one training piece.",
+            (["group", "file", "notes", "bars", "near copy", "closest training piece"], copies_rows(report)),
+        )
+    )
+    return sections
+
+
+def _header(report: dict[str, Any]) -> str:
+    return (
+        f"Model {report['model']} ({report['model_kind']}, {report.get('checkpoint') or 'weights'}), "
+        f"representation {report['representation']}; evaluated in {report.get('seconds', 0):.0f} s."
+    )
+
+
+def write_report(report: dict[str, Any], groups: list[Any], out: Path) -> Path:
+    """Write the PNGs, report.json, report.md and report.html into ``out``; returns ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    figures: list[str] = []
+    if groups:
+        *shown, training = groups
+        for name, meta in report["features"].items():
+            path = feature_png(name, meta["label"], meta["unit"], shown, training, out / f"feature_{name}.png")
+            figures.append(path.name)
+        figures.append(novelty_png(shown, report["novelty_settings"]["copy_notes"], out / "novelty.png").name)
+    report["figures"] = figures
+    (out / "report.json").write_text(json.dumps(report, indent=1, allow_nan=False))
+
+    title = f"tunesmith evaluation: {Path(report['model']).name}"
+    md = [f"# {title}", "", _header(report), ""]
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(_header(report))}</p>"]
+    for heading, text, table in _sections(report):
+        md += [f"## {heading}", "", text, ""]
+        body += [f"<h2>{html.escape(heading)}</h2>", f"<p class=note>{html.escape(text)}</p>"]
+        if table:
+            md += [_md_table(*table), ""]
+            body.append(_html_table(*table))
+    if figures:
+        md += ["## Figures", "", *[f"![{f}]({f})" for f in figures], ""]
+        images = []
+        for f in figures:
+            data = base64.b64encode((out / f).read_bytes()).decode("ascii")
+            images.append(f'<img alt="{html.escape(f)}" src="data:image/png;base64,{data}">')
+        body += ["<h2>Figures</h2>", f"<div class=figs>{''.join(images)}</div>"]
+    (out / "report.md").write_text("\n".join(md))
+    page = f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+    page += f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>"
+    (out / "report.html").write_text(page, encoding="utf-8")
+    return out
