@@ -344,3 +344,16 @@ def test_tunesmith_serve_starts_the_studio_on_loopback(models: Path, tmp_path: P
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_audio_models_are_refused_with_the_command_that_serves_them(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from tunesmith.errors import TunesmithError
+    from tunesmith.representations import get
+    from tunesmith.sampling import SampleSettings
+    from tunesmith.web.generate import compose
+
+    loaded = SimpleNamespace(representation=get("audio-wave").fit([]), model=None)
+    with pytest.raises(TunesmithError, match="--prime-audio"):
+        compose(loaded, SampleSettings(num=1), lambda: tmp_path, lambda stage: None, lambda piece: None)

@@ -68,10 +68,15 @@ def compose(
 ) -> None:
     """Generate ``settings.num`` tunes with ``loaded`` (a ``LoadedModel``), handing each over as soon as it is
     checked and rendered. Raises TunesmithError for settings the model cannot take."""
+    from tunesmith.pipeline.sample_audio import is_audio
     from tunesmith.pipeline.sample_midi import is_midi
     from tunesmith.sampling import generate
 
     rep = loaded.representation
+    if is_audio(rep):  # a sound model continues a recording; the studio composes notes
+        raise TunesmithError(
+            f"'{rep.name}' models continue a recording; use 'tunesmith sample MODEL --prime-audio FILE.wav'"
+        )
     if getattr(rep, "name", "") != "abc-char" and settings.constrain:
         raise TunesmithError("constrained sampling needs an abc-char model; untick 'constrain'")
     if is_midi(rep):
