@@ -78,8 +78,16 @@ def held_out(loaded: Any, data: PreparedData) -> dict[str, float]:
     return module.metrics_of(module.sums["val"])
 
 
-def continuations(name: str, loaded: Any, data: PreparedData, folder: Path, quick: bool) -> dict[str, Any]:
-    """10 (2 when quick) continuations of 4 s, each from the first second of another validation piece."""
+MEAN_ONLY = 1e-6  # a temperature that leaves the predicted mean: seed 001's deterministic continuation
+
+
+def continuations(
+    name: str, loaded: Any, data: PreparedData, folder: Path, quick: bool, temperature: float = 1.0
+) -> dict[str, Any]:
+    """10 (2 when quick) continuations of 4 s, each from the first second of another validation piece.
+
+    ``temperature`` 1 draws each frame from the Gaussian the MSE implies (what ``tunesmith sample``
+    does); a temperature near 0 writes the predicted mean, as seed 001 did."""
     count = 2 if quick else CONTINUATIONS
     pieces = len(data.offsets("val")) - 1
     measures, primes, speed = [], [], []
@@ -89,7 +97,7 @@ def continuations(name: str, loaded: Any, data: PreparedData, folder: Path, quic
             loaded.model,
             loaded.representation,
             loaded.config,
-            SampleSettings(num=1, seed=i),
+            SampleSettings(num=1, seed=i, temperature=temperature),
             folder / f"{i:02d}",
             prime=prime,
             seconds=SECONDS,
@@ -166,6 +174,9 @@ def one_run(name: str, args: argparse.Namespace, data: dict[str, Path]) -> dict[
     }
     if name in CONTINUED:
         out["continuations"] = continuations(name, loaded, prepared, run / "bench-samples", args.quick)
+        out["continuations_mean"] = continuations(
+            name, loaded, prepared, run / "bench-samples-mean", args.quick, temperature=MEAN_ONLY
+        )
     if name == "mel-cae":
         out["reconstruct"] = reconstructions(loaded, PreparedData.open(data["audio-wave"]), run / "bench-reconstruct")
     return out
@@ -210,6 +221,17 @@ def figures_of(results: dict[str, dict[str, Any]], minutes: float, quick: bool) 
                     note=f"stuck {100 * c['stuck_share']:.0f}% (prime {100 * c['prime_stuck_share']:.0f}%), "
                     f"longest {c['longest_stuck_seconds']:.2f} s; {c['realtime']:.1f}x real time",
                     judged=not quick,
+                )
+            )
+        m = r.get("continuations_mean")
+        if m:
+            figs.append(
+                Figure(
+                    f"audio.{name}.faded-mean-only",
+                    m["faded"],
+                    f"of {m['continuations']}",
+                    note=f"writing the predicted mean as seed 001 did: lowest {m['min_dbfs']:.1f} dBFS, "
+                    f"stuck {100 * m['stuck_share']:.0f}%",
                 )
             )
         rec = r.get("reconstruct")
@@ -269,13 +291,17 @@ def main(argv: list[str] | None = None) -> int:
     results = {n: one_run(n, args, data) for n in names}
     figures = figures_of(results, args.budget_minutes, args.quick)
     out = HERE / "results" / ("audio_quality-quick.json" if args.quick else "audio_quality.json")
+    kept = {}
+    if args.runs and out.is_file():  # a partial re-run keeps the other runs' figures
+        previous = json.loads(out.read_text()).get("figures", {})
+        kept = {k: v for k, v in previous.items() if k.split(".")[1] not in names}
     payload = {
         "mode": "quick" if args.quick else "full",
         "machine": info,
         "budget_minutes": args.budget_minutes,
         "max_pieces": args.max_pieces,
         "seconds": round(time.perf_counter() - started, 1),
-        "figures": {f.name: f.to_json() for f in figures},
+        "figures": {**kept, **{f.name: f.to_json() for f in figures}},
     }
     out.write_text(json.dumps(payload, indent=2) + "\n")
     print(table(figures))

@@ -328,3 +328,41 @@ def test_shifted_frame_windows_overlap_and_resume_mid_epoch(prepared: dict[str, 
     rest = [x for x, _ in resumed]
     assert len(rest) == len(full) - 2 >= 1
     assert all(torch.equal(a, b) for a, b in zip(rest, full[2:], strict=True))
+
+
+def test_plot_draws_an_audio_runs_learning_curves_and_spectrograms(runs: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    import matplotlib.image
+
+    run = tmp_path / "wave"
+    shutil.copytree(runs["wave-lstm"], run)
+    result = CliRunner().invoke(app, ["plot", str(run)])
+    assert result.exit_code == 0, result.output
+    pictures = sorted((run / "plots").glob("spectrogram_*.png"))
+    assert pictures and (run / "plots" / "learning_curves.png").is_file()
+    image = matplotlib.image.imread(pictures[0])
+    assert image.shape[1] > 300 and image[..., :3].std() > 0.05  # a drawn spectrogram, not a blank canvas
+
+
+def test_continuations_draw_around_the_mean_with_the_prompts_own_error(runs: dict[str, Path]) -> None:
+    """σ is the RMS of the model's teacher-forced errors on the prompt (recomputed here); a temperature near 0
+    writes the mean, identical for every seed, while temperature 1 gives different draws."""
+    import torch
+
+    from tunesmith.bundle import load
+    from tunesmith.pipeline.sample_audio import continue_frames, prompt_spread
+
+    loaded = load(runs["wave-lstm"])
+    rep, model = loaded.representation, loaded.model
+    prime = rep.frames_of(tone(3)[: RATE // 2])
+    with torch.inference_mode():
+        out, _ = model(torch.from_numpy(np.concatenate([rep.start_frame()[None], prime]))[None])
+    error = prime - out[0, : len(prime)].numpy()
+    expected = np.sqrt((error[len(prime) // 4 :] ** 2).mean(0))
+    assert np.allclose(prompt_spread(model, rep, prime), expected, atol=1e-5)
+    means = [continue_frames(model, rep, prime, 20, num=1, seed=s, spread=0.0) for s in (0, 1)]
+    assert np.array_equal(means[0], means[1])
+    drawn = [continue_frames(model, rep, prime, 20, num=1, seed=s, spread=expected) for s in (0, 1)]
+    assert not np.allclose(drawn[0], drawn[1])
+    assert np.array_equal(drawn[0], continue_frames(model, rep, prime, 20, num=1, seed=0, spread=expected))

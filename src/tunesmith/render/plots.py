@@ -464,23 +464,19 @@ def activation_raster_png(
 
 
 def spectrogram_png(wav: Path | str, path: Path | str, *, title: str = "", max_seconds: float = 30.0) -> Path:
-    """A mel spectrogram of (the first ``max_seconds`` of) a WAV file, read with librosa."""
-    import librosa
-    import librosa.display
+    """The spectrogram of (the first ``max_seconds`` of) an audio file, drawn as ``tunesmith sample`` draws
+    continuations (:func:`tunesmith.render.spectrogram.spectrogram_png`), so the two pictures compare."""
+    import soundfile as sf
 
-    plt = _pyplot()
+    from tunesmith.render.spectrogram import spectrogram_png as draw
+
     try:
-        y, sr = librosa.load(str(wav), sr=None, mono=True, duration=max_seconds)
-    except Exception as exc:  # soundfile/audioread raise many types for a bad file
+        with sf.SoundFile(str(wav)) as f:
+            rate = f.samplerate
+            y = f.read(frames=int(max_seconds * rate), dtype="float32", always_2d=True).mean(axis=1)
+    except (RuntimeError, OSError) as exc:  # soundfile's LibsndfileError is a RuntimeError
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TunesmithError(f"cannot read {wav}: {reason}") from None
     if y.size == 0:
         raise TunesmithError(f"{wav} holds no audio")
-    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_mels=96, hop_length=512)
-    db = librosa.power_to_db(mel, ref=np.max(mel) if mel.size and mel.max() > 0 else 1.0)
-    fig, ax = plt.subplots(figsize=(8.0, 3.0))
-    shown = librosa.display.specshow(db, sr=sr, hop_length=512, x_axis="time", y_axis="mel", ax=ax, cmap="magma")
-    fig.colorbar(shown, ax=ax, format="%+.0f dB", fraction=0.04)
-    ax.set_title(title or Path(wav).name, fontsize=9)
-    fig.tight_layout()
-    return _save(fig, path)
+    return draw(y, rate, path, title=title or Path(wav).name)
