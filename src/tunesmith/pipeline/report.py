@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tunesmith.metrics.distributions import bandwidth_floor, density, finite, scott_bandwidth
+from tunesmith.render.png import save_png
 
 DPI = 90
 # the few features whose OA the main table shows, with their short column names
@@ -192,9 +193,7 @@ def feature_png(name: str, label: str, unit: str, groups: list[Any], training: A
     ax.tick_params(labelsize=7)
     ax.set_title(label, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, DPI)
 
 
 def novelty_png(groups: list[Any], copy_notes: int, path: Path) -> Path:
@@ -223,9 +222,7 @@ def novelty_png(groups: list[Any], copy_notes: int, path: Path) -> Path:
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, DPI)
 
 
 # -- files -------------------------------------------------------------------------------------

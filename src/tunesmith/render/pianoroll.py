@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tunesmith.render.png import save_png
 from tunesmith.representations.midi_tokens import score_notes
 
 MAX_NOTES_DRAWN = 50_000
@@ -53,8 +54,4 @@ def pianoroll_png(score: Any, path: Path | str, *, title: str = "", mark_quarter
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)

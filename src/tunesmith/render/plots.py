@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from tunesmith.errors import TunesmithError
+from tunesmith.render.png import save_png
 
 DPI = 100
 MAX_TEXT_CHARS = 4000  # characters drawn in a text heat map (the figure grows with the text)
@@ -37,20 +38,7 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Any, path: Path | str, dpi: int = DPI) -> Path:
-    """Write ``fig`` as a PNG of at most 256 colours: a plot loses nothing visible, and the file shrinks
-    two to four times (heat maps and attention maps compress badly in full colour)."""
-    import io
-
-    from PIL import Image
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, dpi=dpi, format="png")
-    _pyplot().close(fig)
-    with Image.open(buffer) as image:
-        image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
-    return path
+    return save_png(fig, path, dpi)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tunesmith.metrics.audio import HOP, N_FFT, stft_magnitude
+from tunesmith.render.png import save_png
 
 DYNAMIC_RANGE_DB = 80.0  # darkest colour: this far below the loudest bin
 
@@ -29,11 +30,7 @@ def _figure(width_seconds: float, panels: int = 1):  # noqa: ANN202 (matplotlib 
 
 def _save(plt, fig, path: Path | str) -> Path:  # noqa: ANN001
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def spectrogram_png(
