@@ -30,6 +30,29 @@ def run_cli(
     )
 
 
+def kill_at_first_checkpoint(args: list[str], run: Path, env: dict | None = None) -> int:
+    """Start ``tunesmith ARGS --run RUN``, SIGKILL it as soon as ``last.ckpt`` exists (no clean shutdown,
+    as when a machine dies), and return the step that checkpoint holds."""
+    import signal
+    import time
+
+    from tunesmith.training.checkpoint_io import load_checkpoint
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tunesmith.cli", *map(str, args), "--run", str(run)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
+    last = run / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
+    return int(load_checkpoint(last)["global_step"])
+
+
 @pytest.fixture(scope="session")
 def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """400 folk tunes, prepared once for the whole session."""

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +13,7 @@ import soundfile
 import torch
 from typer.testing import CliRunner
 
-from tests.conftest import run_cli
+from tests.conftest import kill_at_first_checkpoint, run_cli
 from tunesmith.cli import app
 from tunesmith.data.frames import frame_loaders
 from tunesmith.data.prepared import PreparedData
@@ -166,29 +161,9 @@ def test_audio_kill_and_resume_matches_an_uninterrupted_run(prepared: dict[str, 
     extra = ["--set", "train.max_epochs=5", "--set", "train.sample_every=0"]
     args = ["train", "--preset", "wave-lstm-debug", "--data", str(prepared["audio-wave"]), "--no-progress", *extra]
     killed = tmp_path / "killed"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tunesmith.cli",
-            *args,
-            "--set",
-            "train.checkpoint_minutes=0.0002",
-            "--run",
-            str(killed),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    slow_checkpoints = ["--set", "train.checkpoint_minutes=0.0002"]
+    saved_step = kill_at_first_checkpoint([*args, *slow_checkpoints], killed, env={"OMP_NUM_THREADS": "1"})
     last = killed / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 120
-    while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
-    saved_step = load_checkpoint(last)["global_step"]
     assert 0 < saved_step < 25
     resumed = run_cli(*args, "--set", "train.checkpoint_minutes=0.0002", "--run", killed, env={"OMP_NUM_THREADS": "1"})
     assert resumed.returncode == 0, resumed.stderr

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +10,7 @@ import pytest
 import symusic
 import torch
 
-from tests.conftest import run_cli
+from tests.conftest import kill_at_first_checkpoint, run_cli
 from tunesmith import models
 from tunesmith.data.frames import FrameLoader, frame_loaders
 from tunesmith.data.prepared import PreparedData, write_meta, write_split
@@ -225,18 +220,8 @@ def test_frame_kill_and_resume_matches_uninterrupted_run(frame_data: Path, tmp_p
         "model.input_noise=0.05",
     ]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tunesmith.cli", *args, "--run", str(killed)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    saved_step = kill_at_first_checkpoint(args, killed)
     last = killed / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 120
-    while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
-    saved_step = load_checkpoint(last)["global_step"]
     assert 0 < saved_step < 80
 
     resumed = run_cli(*args, "--run", killed)

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import run_cli
+from tests.conftest import kill_at_first_checkpoint, run_cli
 from tunesmith.training.checkpoint_io import load_checkpoint
 
 
@@ -65,18 +60,8 @@ def test_kill_and_resume_matches_uninterrupted_run(small_data: Path, tmp_path: P
         "train.max_epochs=4",
     ]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tunesmith.cli", *args, "--run", str(killed)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    saved_step = kill_at_first_checkpoint(args, killed)
     last = killed / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 120
-    while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
-    saved_step = load_checkpoint(last)["global_step"]
     assert 0 < saved_step < 80
 
     resumed = run_cli(*args, "--run", killed)
