@@ -23,7 +23,8 @@ def _fails_cleanly(proc, *fragments: str) -> None:
 def test_help_lists_the_verbs() -> None:
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for verb in ("prepare", "train", "sample", "export", "render", "demo"):
+    core = ("prepare", "train", "sample", "export", "render", "demo", "serve")
+    for verb in (*core, "evaluate", "plot", "sweep", "reconstruct"):
         assert verb in proc.stdout
 
 

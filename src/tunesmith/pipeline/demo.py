@@ -61,6 +61,6 @@ def run_demo(
     echo(f"run          {run_dir}  (metrics.csv, checkpoints/, samples/ every few epochs)")
     echo(f"more tunes   tunesmith sample {run_dir} --num 10 --temperature 0.8 --out samples/")
     echo(f"studio       tunesmith serve --models {out}   (then open http://127.0.0.1:8000/)")
-    echo(f"how good     tunesmith evaluate {out}/run --num 200 --out report/   (and: tunesmith plot {out}/run)")
+    echo(f"how good     tunesmith evaluate {run_dir} --num 200 --out report/   (and: tunesmith plot {run_dir})")
     if report.valid_share < 1:
         echo(f"valid tunes  add --constrain: all valid ABC with whole bars ({100 * report.valid_share:.0f}% are now)")
