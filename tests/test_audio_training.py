@@ -223,8 +223,8 @@ def test_bad_requests_give_one_line_and_exit_2(runs: dict[str, Path], wavs: Path
 
 def test_audio_models_are_not_midi_models(runs: dict[str, Path]) -> None:
     from tunesmith.bundle import load
-    from tunesmith.pipeline.sample_audio import is_audio
     from tunesmith.pipeline.sample_midi import is_midi
+    from tunesmith.representations import is_audio
     from tunesmith.representations.audio_wave import AudioMulaw
     from tunesmith.representations.pianoroll import PianoRoll
 

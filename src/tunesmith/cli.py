@@ -292,9 +292,10 @@ def sample(
     for audio models, continuations of a prompt as WAV and spectrogram PNG)."""
     from tunesmith.bundle import load
     from tunesmith.pipeline.sample import write_samples
-    from tunesmith.pipeline.sample_audio import is_audio, prime_for_model, write_audio_samples
+    from tunesmith.pipeline.sample_audio import prime_for_model, write_audio_samples
     from tunesmith.pipeline.sample_midi import is_midi, primer_from_midi, write_midi_samples
     from tunesmith.render.files import parse_formats
+    from tunesmith.representations import is_audio
     from tunesmith.sampling import SampleSettings, unescape
 
     formats = parse_formats(render) if render.strip() else ()

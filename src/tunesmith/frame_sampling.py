@@ -1,4 +1,4 @@
-"""Batched, seeded sampling from any frame model: piano rolls now, audio frames later.
+"""Batched, seeded sampling from frame models of scores (piano rolls).
 
 All pieces of a batch advance together, one frame per model call. Each piece starts from the
 representation's ``start_frame`` (for a piano roll, an end frame: in the training stream every
@@ -11,7 +11,8 @@ piece follows one), then the optional primer frames, then the model's own frames
   learned onset logits raised by ``log w``; pass ``onset_weight`` and they are lowered back, so
   draws follow the calibrated probabilities instead of over-producing notes.
 - ``mse`` frames: the model's outputs are the next frame as they are (a regression predicts a
-  mean; temperature does not apply). Issue 6 may add noise or other decoders here.
+  mean). Audio continues a prompt instead, drawing around that mean:
+  :func:`tunesmith.pipeline.sample_audio.continue_frames`, which shares :func:`next_outputs`.
 
 A piece stops when it draws the representation's end flag (``end_index``; it leaves the batch,
 as finished tunes do in :mod:`tunesmith.sampling`) or at ``max_length`` frames, primer included.
@@ -57,7 +58,7 @@ def _check(settings: SampleSettings, rep: FrameRepresentation, primer: np.ndarra
     return primer
 
 
-def _next(model: nn.Module, frame: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
+def next_outputs(model: nn.Module, frame: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
     """Outputs after one more frame: the model's single-step path where it has one."""
     if hasattr(model, "step"):
         out, state = model.step(frame, state)
@@ -121,7 +122,9 @@ def generate_frames(
                 active, frame, previous = active[keep], frame[keep], previous[keep]
                 state = model.select_state(state, torch.from_numpy(keep).to(device))
             if step + 1 < budget:
-                out, state = _next(model, torch.from_numpy(np.asarray(frame, dtype=np.float32)).to(device), state)
+                out, state = next_outputs(
+                    model, torch.from_numpy(np.asarray(frame, dtype=np.float32)).to(device), state
+                )
         head = (primer > 0.5).astype(np.uint8) if binary else primer
         for row in range(b):
             results.append(GeneratedFrames(np.concatenate([head, frames[row, : lengths[row]]]), bool(ended[row])))

@@ -60,13 +60,25 @@ class ReadReport:
         self.records.append((source, ref, reason))
 
 
-def find_abc_files(root: Path) -> list[Path]:
-    """``root`` itself if it is a file, else every ``.abc`` file below it, sorted."""
+def find_files(root: Path, suffixes: Iterable[str]) -> list[Path]:
+    """``root`` itself if it is a file, else every file below it whose suffix (any case) is one of
+    ``suffixes``, sorted: how every corpus reader finds a user's files."""
+    root, suffixes = Path(root), frozenset(suffixes)
     if not root.exists():
         raise TunesmithError(f"input {root} does not exist")
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in ABC_SUFFIXES and p.is_file())
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
+
+
+def source_name(path: Path, base: Path | None) -> str:
+    """How a file is named in reports and ``*_sources.json``: relative to ``base`` where it lies below it."""
+    return path.relative_to(base).as_posix() if base and path.is_relative_to(base) else str(path)
+
+
+def find_abc_files(root: Path) -> list[Path]:
+    """``root`` itself if it is a file, else every ``.abc`` file below it, sorted."""
+    return find_files(root, ABC_SUFFIXES)
 
 
 def split_tunebook(text: str) -> list[str]:

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from tunesmith.corpora.abc import ReadReport
+from tunesmith.corpora.abc import ReadReport, find_files, source_name
 from tunesmith.errors import TunesmithError
 
 AUDIO_SUFFIXES = (
@@ -122,12 +122,7 @@ def reason_text(key: str) -> str:
 
 def find_audio_files(root: Path) -> list[Path]:
     """``root`` itself if it is a file, else every audio file below it (any case of suffix), sorted."""
-    root = Path(root)
-    if not root.exists():
-        raise TunesmithError(f"input {root} does not exist")
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    return find_files(root, AUDIO_SUFFIXES)
 
 
 # --- one file ------------------------------------------------------------------------------------
@@ -272,10 +267,6 @@ def load_audio(
     return wave
 
 
-def _source_name(path: Path, base: Path | None) -> str:
-    return path.relative_to(base).as_posix() if base and path.is_relative_to(base) else str(path)
-
-
 def user_sources(
     files: Iterable[Path],
     report: ReadReport,
@@ -292,7 +283,7 @@ def user_sources(
             break
         report.files += 1
         report.read += 1
-        name = _source_name(path, base)
+        name = source_name(path, base)
         reason = probe(path, min_seconds=min_seconds, max_seconds=max_seconds)
         if reason:
             report.skip(name, "", reason)

@@ -42,7 +42,7 @@ from typing import Any
 import symusic
 
 from tunesmith.corpora import builtin, music21_corpus_root
-from tunesmith.corpora.abc import ReadReport
+from tunesmith.corpora.abc import ReadReport, find_files, source_name
 from tunesmith.errors import TunesmithError
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -95,11 +95,7 @@ def cache_dir() -> Path:
 
 def find_midi_files(root: Path) -> list[Path]:
     """``root`` itself if it is a file, else every ``.mid``/``.midi`` file below it (any case), sorted."""
-    if not root.exists():
-        raise TunesmithError(f"input {root} does not exist")
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+    return find_files(root, MIDI_SUFFIXES)
 
 
 # --- parsing and cleaning -------------------------------------------------------------------------
@@ -151,10 +147,6 @@ def clean_score(
     return score, ""
 
 
-def _source_name(path: Path, base: Path | None) -> str:
-    return path.relative_to(base).as_posix() if base and path.is_relative_to(base) else str(path)
-
-
 def read_midi_files(
     files: Iterable[Path],
     *,
@@ -170,7 +162,7 @@ def read_midi_files(
         if max_pieces and len(pieces) >= max_pieces:
             break
         report.files += 1
-        source = _source_name(path, base)
+        source = source_name(path, base)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -459,7 +451,7 @@ def builtin_pieces(
             for i, path in enumerate(batch):
                 if max_pieces and len(pieces) >= max_pieces:
                     break
-                _add(pieces, report, results[i], _source_name(path, root), max_notes, max_quarters)
+                _add(pieces, report, results[i], source_name(path, root), max_notes, max_quarters)
     except BaseException:
         converter.close(wait=False)
         raise

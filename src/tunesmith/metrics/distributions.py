@@ -25,7 +25,7 @@ dropped first; an empty sample gives NaN results, never an exception.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,7 +36,7 @@ TAILS = 4.0  # bandwidths of grid beyond the data on each side
 
 @dataclass
 class Comparison:
-    """Two samples of a feature compared; ``grid``, ``p`` and ``q`` are kept for plots (not in JSON)."""
+    """Two samples of a feature compared: overlapping area, KL divergence and each sample's mean and spread."""
 
     oa: float
     kl: float
@@ -46,9 +46,6 @@ class Comparison:
     sample_std: float
     n_reference: int
     n_sample: int
-    grid: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
-    p: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
-    q: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     def to_json(self) -> dict[str, float | int | None]:
         def num(v: float) -> float | None:
@@ -115,4 +112,4 @@ def compare(reference: np.ndarray | list[float], sample: np.ndarray | list[float
     p, q = density(a, grid, h), density(b, grid, h)
     oa = float(np.trapezoid(np.minimum(p, q), grid))
     kl = float(np.trapezoid(p * np.log((p + EPSILON) / (q + EPSILON)), grid))
-    return Comparison(min(oa, 1.0), max(kl, 0.0), *stats, int(a.size), int(b.size), grid, p, q)
+    return Comparison(min(oa, 1.0), max(kl, 0.0), *stats, int(a.size), int(b.size))

@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -150,10 +149,11 @@ def data_folder(model_path: Path, kind: str, data: Path | None) -> Path:
 def note_kind(rep: Representation) -> tuple[str | None, str]:
     """("abc" | "midi" | None, why not) — which note pipeline a representation's samples take."""
     from tunesmith.pipeline.sample_midi import is_midi
+    from tunesmith.representations import is_audio
 
     if rep.name == "abc-char":
         return "abc", ""
-    if rep.name.startswith("audio") or rep.name == "mel":
+    if is_audio(rep):
         return None, f"not applicable: '{rep.name}' is audio, which has no notes to count"
     if is_midi(rep):
         return "midi", ""
@@ -190,28 +190,10 @@ def tunebook_notes(texts: list[str]) -> list[Notes | None]:
     """The melody notes of many ABC tunes from a single abc2midi run over one tunebook (0.6 s for
     the 11,600 folk training tunes, where one process per tune takes minutes). A tune abc2midi
     cannot convert gives None; if abc2midi crashes, the tunes it did not reach go one by one."""
-    from tunesmith.render.midi import abc2midi_path, convert_many
+    from tunesmith.render.midi import convert_tunebook
 
-    out: list[Notes | None] = [None] * len(texts)
     with tempfile.TemporaryDirectory(prefix="tunesmith-book-") as tmp:
-        book = Path(tmp) / "book.abc"
-        book.write_text("".join(f"X:{i + 1}\n{t.strip()}\n\n" for i, t in enumerate(texts)), encoding="utf-8")
-        try:
-            proc = subprocess.run(
-                [abc2midi_path(), book.name], cwd=tmp, capture_output=True, timeout=60 + 0.05 * len(texts)
-            )
-            crashed = proc.returncode < 0
-        except subprocess.TimeoutExpired:
-            crashed = True
-        missing = [i for i in range(len(texts)) if not (Path(tmp) / f"book{i + 1}.mid").is_file()]
-        for i in set(range(len(texts))) - set(missing):
-            out[i] = _read_melody(Path(tmp) / f"book{i + 1}.mid")
-        if crashed and missing:
-            paths = [Path(tmp) / f"single{i}.mid" for i in missing]
-            conversions = convert_many([f"X:1\n{texts[i]}" for i in missing], paths)
-            for i, path, conv in zip(missing, paths, conversions, strict=True):
-                out[i] = _read_melody(path) if conv.converted else None
-    return out
+        return [_read_melody(path) if path else None for path in convert_tunebook(texts, Path(tmp))]
 
 
 def _read_melody(path: Path) -> Notes | None:

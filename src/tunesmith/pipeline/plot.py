@@ -38,6 +38,7 @@ from tunesmith.pipeline.neurons import (
     raster_figure,
 )
 from tunesmith.render.plots import History, learning_curves_png, read_history
+from tunesmith.representations import is_audio
 
 MAX_NUM = 16  # piano rolls or spectrograms per call
 MAX_ATTENTION = 512  # positions in an attention map
@@ -125,13 +126,11 @@ def _describe_run(run: Path) -> str:
     return f"{c.model.name} {c.model.layers}×{c.model.hidden} on {c.data.representation}"
 
 
-def _is_audio(rep: Any) -> bool:
-    return hasattr(rep, "sample_rate")
-
-
 def _latest_samples(run: Path, suffix: str) -> list[Path]:
     """Files with ``suffix`` in the latest ``samples/epoch_NNN`` folder that has any."""
-    for folder in sorted((run / "samples").glob("epoch_*"), reverse=True):
+    from tunesmith.pipeline.train import epoch_sample_folders
+
+    for folder in epoch_sample_folders(run):
         files = sorted(folder.glob(f"*{suffix}"))
         if files:
             return files
@@ -145,7 +144,7 @@ def _piano_rolls(
 
     from tunesmith.render.pianoroll import pianoroll_png
 
-    if _is_audio(rep):
+    if is_audio(rep):
         report.skipped.append(("piano rolls", f"{rep.name} is audio: see the spectrograms"))
         return
     files = [] if fresh else _latest_samples(run, ".mid")[:num]
@@ -200,7 +199,7 @@ def _fresh_scores(
 def _spectrograms(report: PlotReport, run: Path, rep: Any, num: int) -> None:
     from tunesmith.render.plots import spectrogram_png
 
-    if not _is_audio(rep):
+    if not is_audio(rep):
         report.skipped.append(("spectrograms", f"{rep.name} is not an audio representation"))
         return
     wavs = _latest_samples(run, ".wav")[:num]

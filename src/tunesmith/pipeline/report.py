@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tunesmith.metrics.distributions import bandwidth_floor, density, finite, scott_bandwidth
+from tunesmith.render.png import pyplot as _pyplot
 from tunesmith.render.png import save_png
 
 DPI = 90
@@ -140,15 +141,6 @@ def copies_rows(report: dict[str, Any], most: int = 5) -> list[list[str]]:
 
 
 # -- plots -------------------------------------------------------------------------------------
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _colors(groups: list[Any]) -> list[str]:

@@ -43,6 +43,7 @@ from tunesmith import models
 from tunesmith.config import Config
 from tunesmith.data.prepared import PreparedData
 from tunesmith.errors import TunesmithError
+from tunesmith.frame_sampling import FRAME_VOCAB, next_outputs
 from tunesmith.metrics.audio import SILENCE_DBFS, continuation_measures
 from tunesmith.representations import Representation
 from tunesmith.representations.audio import AudioRepresentation
@@ -53,11 +54,6 @@ from tunesmith.training.audio_losses import wrap
 MAX_SECONDS = 60.0  # per continuation
 MAX_PRIME_SECONDS = 30.0  # the longest prompt file
 DATA_PRIME_SECONDS = 1.0  # of the first validation piece, when no prompt file is given
-
-
-def is_audio(rep: Representation) -> bool:
-    """Audio frames or audio tokens: these models continue sound, not scores."""
-    return isinstance(rep, (AudioRepresentation, AudioMulaw))
 
 
 @dataclass
@@ -233,19 +229,8 @@ def continue_frames(
             result[first : first + b, step] = frame.numpy()
             if step + 1 == n_frames:
                 break
-            if hasattr(model, "step"):
-                out, state = model.step(frame, state)
-            else:
-                out, state = model(frame[:, None], state)
-                out = out[:, -1]
-            out = out.float()
+            out, state = next_outputs(model, frame, state)
     return result
-
-
-def _decode(rep: Representation, array: np.ndarray) -> np.ndarray:
-    if getattr(rep, "loss", None) == "spectral":
-        return rep.decode(array, phase="model")
-    return rep.decode(array)
 
 
 def write_audio_samples(
@@ -285,7 +270,7 @@ def write_audio_samples(
         waves = [np.concatenate([prime_wave, rep.decode(body)]) for body in bodies]
         boundary = len(prime_wave)
     else:
-        settings.check(10**9)
+        settings.check(FRAME_VOCAB)
         if settings.top_k or settings.top_p < 1.0:
             raise TunesmithError("--top-k and --top-p choose among tokens; an audio frame model predicts frames")
         n_frames = max(1, int(round(seconds * rep.frames_per_second)))
@@ -295,7 +280,7 @@ def write_audio_samples(
             batch_size=settings.batch_size,
         )  # fmt: skip
         generating = time.perf_counter() - started
-        waves = [_decode(rep, np.concatenate([prime.array, frames])) for frames in made]
+        waves = [rep.decode(np.concatenate([prime.array, frames])) for frames in made]  # spectral: model phase
         boundary = min(len(prime.array) * rep.hop, min(len(w) for w in waves))
         ended = [False] * len(waves)
     width = max(3, len(str(settings.num)))
@@ -349,7 +334,7 @@ def write_training_samples(
         frames = prime.array
         made = autoencode(model, frames, config.data.seq_len, rep.start_frame())
         out = Path(out)
-        write_audio(_decode(rep, made)[:, None], rep.sample_rate, out / "reconstruction.wav")
+        write_audio(rep.decode(made)[:, None], rep.sample_rate, out / "reconstruction.wav")
         db = getattr(rep, "frames_db", lambda f: f)
         mel_pair_png(db(frames), db(made), rep.frames_per_second, out / "reconstruction.png")
         return

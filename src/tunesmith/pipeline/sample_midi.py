@@ -47,7 +47,7 @@ class MidiSampleReport:
 
 def is_midi(rep: Representation) -> bool:
     """MIDI tokens or score frames (a piano roll); audio frames are frames too, but decode to sound."""
-    from tunesmith.pipeline.sample_audio import is_audio
+    from tunesmith.representations import is_audio
 
     return isinstance(rep, MidiTokenRepresentation) or (isinstance(rep, FrameRepresentation) and not is_audio(rep))
 

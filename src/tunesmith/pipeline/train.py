@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -67,10 +68,17 @@ def _merge_with_saved(run: Path, config: Config) -> Config:
     return saved
 
 
+def epoch_sample_folders(run: Path) -> list[Path]:
+    """The run's ``samples/epoch_NNN`` folders (written by in-training sampling), newest first by number."""
+    folders = (p for p in (run / "samples").glob("epoch_*") if re.fullmatch(r"epoch_\d{1,6}", p.name))
+    return sorted(folders, key=lambda p: int(p.name[6:]), reverse=True)
+
+
 def _sample_writer(run: Path, data: PreparedData, config: Config) -> Any:
     from tunesmith.pipeline.sample import write_samples
-    from tunesmith.pipeline.sample_audio import is_audio, write_training_samples
+    from tunesmith.pipeline.sample_audio import write_training_samples
     from tunesmith.pipeline.sample_midi import is_midi, write_midi_samples
+    from tunesmith.representations import is_audio
 
     def write(model: nn.Module, epoch: int) -> None:
         t = config.train

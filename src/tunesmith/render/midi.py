@@ -95,3 +95,29 @@ def convert_many(tunes: list[str], midi_paths: list[Path | None], workers: int |
     workers = workers or min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(abc_to_midi, tunes, midi_paths))
+
+
+def convert_tunebook(tunes: list[str], folder: Path) -> list[Path | None]:
+    """Convert many tunes with a single abc2midi run over one tunebook in ``folder`` (0.6 s for the
+    11,600 folk training tunes, where one process per tune takes minutes): each tune's ``.mid``, or
+    None where abc2midi wrote none. If abc2midi crashes, the tunes it did not reach go one by one."""
+    folder = Path(folder)
+    book = folder / "book.abc"
+    book.write_text("".join(f"X:{i + 1}\n{t.strip()}\n\n" for i, t in enumerate(tunes)), encoding="utf-8")
+    try:
+        proc = subprocess.run(
+            [abc2midi_path(), book.name], cwd=folder, capture_output=True, timeout=60 + 0.05 * len(tunes)
+        )
+        crashed = proc.returncode < 0
+    except subprocess.TimeoutExpired:
+        crashed = True
+    paths: list[Path | None] = [folder / f"book{i + 1}.mid" for i in range(len(tunes))]
+    missing = [i for i, path in enumerate(paths) if not path.is_file()]
+    for i in missing:
+        paths[i] = None
+    if crashed and missing:
+        singles = [folder / f"single{i}.mid" for i in missing]
+        conversions = convert_many([f"X:1\n{tunes[i]}" for i in missing], singles)
+        for i, single, conv in zip(missing, singles, conversions, strict=True):
+            paths[i] = single if conv.converted else None
+    return paths

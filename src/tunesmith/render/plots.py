@@ -21,20 +21,14 @@ from typing import Any
 import numpy as np
 
 from tunesmith.errors import TunesmithError
-from tunesmith.render.png import save_png
+from tunesmith.render.png import pyplot, save_png
 
 DPI = 100
 MAX_TEXT_CHARS = 4000  # characters drawn in a text heat map (the figure grows with the text)
 TEXT_COLUMNS = 100  # longer lines wrap, as an editor would
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+_pyplot = pyplot
 
 
 def _save(fig: Any, path: Path | str, dpi: int = DPI) -> Path:

@@ -12,6 +12,16 @@ from pathlib import Path
 from typing import Any
 
 
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend: pictures are files, never windows (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_png(fig: Any, path: Path | str, dpi: int = 100) -> Path:
     """Write ``fig`` to ``path`` as a 256-colour PNG, close it, and return the path."""
     import matplotlib.pyplot as plt

@@ -18,7 +18,15 @@ from tunesmith.representations.base import (
     from_json,
 )
 
-__all__ = ["REGISTRY", "FrameRepresentation", "Representation", "TokenRepresentation", "from_json", "get"]
+__all__ = ["REGISTRY", "FrameRepresentation", "Representation", "TokenRepresentation", "from_json", "get", "is_audio"]
+
+
+def is_audio(rep: Representation) -> bool:
+    """Audio frames or audio tokens: models of these continue sound, not scores."""
+    from tunesmith.representations.audio import AudioRepresentation
+    from tunesmith.representations.audio_wave import AudioMulaw
+
+    return isinstance(rep, (AudioRepresentation, AudioMulaw))
 
 
 def get(name: str) -> type[Representation]:

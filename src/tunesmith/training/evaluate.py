@@ -13,7 +13,6 @@ long, from the start of the split), so a figure from here matches the ``val_*`` 
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -82,13 +81,11 @@ def held_out_frames(
     module.model = model.eval()
     module.__dict__["_run"] = module.model
     module.eval()
-    # reduce() sums across processes through its trainer; one process needs no sum
-    module.trainer = SimpleNamespace(strategy=SimpleNamespace(reduce=lambda total, reduce_op: total))
     frames = 0
     for i, batch in enumerate(FrameLoader(stream, sampler, rep)):
         if max_batches and i >= max_batches:
             break
         module._loss(batch, split)
         frames += batch[1].shape[0] * batch[1].shape[1]
-    metrics = module.reduce(split)
+    metrics = module.metrics_of(module.sums[split])  # one process: its own sums are the totals
     return {**metrics, "frames": frames}

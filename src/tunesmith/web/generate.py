@@ -68,8 +68,8 @@ def compose(
 ) -> None:
     """Generate ``settings.num`` tunes with ``loaded`` (a ``LoadedModel``), handing each over as soon as it is
     checked and rendered. Raises TunesmithError for settings the model cannot take."""
-    from tunesmith.pipeline.sample_audio import is_audio
     from tunesmith.pipeline.sample_midi import is_midi
+    from tunesmith.representations import is_audio
     from tunesmith.sampling import generate
 
     rep = loaded.representation

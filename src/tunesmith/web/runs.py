@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -90,12 +89,9 @@ def curve_svg(rows: list[dict[str, float | None]], metric: str, label: str, widt
 
 def latest_samples(run: Path) -> dict[str, Any] | None:
     """The newest ``samples/epoch_NNN`` folder that has tunes: its epoch, and a few tunes with their verdicts."""
-    folders = sorted(
-        (p for p in (run / "samples").glob("epoch_*") if re.fullmatch(r"epoch_\d{1,6}", p.name)),
-        key=lambda p: int(p.name[6:]),
-        reverse=True,
-    )
-    for folder in folders[:50]:
+    from tunesmith.pipeline.train import epoch_sample_folders
+
+    for folder in epoch_sample_folders(run)[:50]:
         files = sorted(folder.glob("[0-9]*.abc"))[:MAX_SAMPLES]
         if not files:
             continue
