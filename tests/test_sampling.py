@@ -114,6 +114,7 @@ def test_write_samples_reports_each_tune(trained_run: Path, tmp_path: Path) -> N
         (dict(top_p=0.0), "--top-p 0.0 is out of range"),
         (dict(max_length=20001), "--max-length 20001 is out of range"),
         (dict(primer="K:C\n", max_length=3), "--primer \\(4 characters\\) must be shorter"),
+        (dict(seed=-1), "--seed -1 is out of range: choose 0 to"),
     ],
 )
 def test_bad_settings_are_refused(settings: dict, message: str) -> None:
@@ -149,7 +150,7 @@ def test_draw_follows_the_distribution_and_skips_masked_tokens() -> None:
     from tunesmith.sampling import draw
 
     probs = torch.tensor([[0.0, 0.2, 0.0, 0.5, 0.3]]).expand(20000, -1)
-    drawn = draw(probs, torch.Generator().manual_seed(0))
+    drawn = draw(probs, torch.rand(20000, generator=torch.Generator().manual_seed(0)))
     counts = torch.bincount(drawn, minlength=5).double() / drawn.numel()
     assert counts[0] == 0 and counts[2] == 0
     assert torch.allclose(counts, probs[0].double(), atol=0.015)

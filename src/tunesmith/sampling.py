@@ -2,7 +2,9 @@
 
 All tunes of a batch advance together, one token per model call. A tune that emits <end>
 leaves the batch (its rows are dropped from the model state), so the batch only pays for
-tunes still being written. A tune that reaches ``max_length`` characters is cut and flagged.
+tunes still being written; with a recurrent model the next waiting tune takes its row at
+once. A tune that reaches ``max_length`` characters is cut and flagged. Each tune draws from
+its own random stream, so the batch size changes the speed and never the tunes.
 
 With ``constrain`` an ABC grammar masks every character that would break the tune (see
 :mod:`tunesmith.constraints`): each tune is valid ABC with whole bars and ends before the limit.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -19,6 +22,9 @@ from torch import nn
 
 from tunesmith.errors import TunesmithError
 from tunesmith.representations import TokenRepresentation
+
+if TYPE_CHECKING:
+    from tunesmith.constraints import AbcConstraint
 
 MAX_NUM = 1000  # tunes per call; documented in the CLI help
 MAX_LENGTH = 20000  # characters per tune
@@ -54,6 +60,8 @@ class SampleSettings:
             raise TunesmithError(f"--batch-size {self.batch_size} is out of range: choose 1 to {MAX_BATCH}")
         if len(self.primer) > MAX_PRIMER:
             raise TunesmithError(f"--primer is {len(self.primer)} characters; at most {MAX_PRIMER}")
+        if not 0 <= self.seed < 2**63:
+            raise TunesmithError(f"--seed {self.seed} is out of range: choose 0 to {2**63 - 1}")
         if len(self.primer) >= self.max_length:
             raise TunesmithError(f"--primer ({len(self.primer)} characters) must be shorter than --max-length")
 
@@ -86,14 +94,24 @@ def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tenso
     return logits
 
 
-def draw(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """One token per row by inverse-CDF sampling: the same distribution as ``torch.multinomial``,
-    several times faster for a batch on a CPU. ``right=True``, and ``u`` kept below the total, never land
-    on a zero-probability token (masked ones included)."""
+def tune_uniforms(seed: int, tunes: list[int], length: int) -> torch.Tensor:
+    """``(len(tunes), length)`` uniforms, one row per tune from a generator of its own (seeded by the run's
+    seed and the tune's number): tune k draws the same numbers whatever the batch size, and whenever it
+    starts, so ``--batch-size`` changes only the speed."""
+    rows = torch.empty(len(tunes), length)
+    for row, tune in enumerate(tunes):
+        state = np.random.SeedSequence((seed, tune)).generate_state(1, np.uint64)[0]
+        rows[row] = torch.rand(length, generator=torch.Generator().manual_seed(int(state)))
+    return rows
+
+
+def draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """One token per row by inverse-CDF sampling with the row's uniform ``u`` in [0, 1): the same
+    distribution as ``torch.multinomial``, several times faster for a batch on a CPU. ``right=True``, and
+    ``u`` kept below the total, never land on a zero-probability token (masked ones included)."""
     cdf = probs.cumsum(-1)
     total = cdf[:, -1:]
-    u = torch.rand((probs.size(0), 1), generator=gen, device=probs.device) * total
-    u = torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))  # rounding must not reach past the last
+    u = torch.minimum(u.view(-1, 1) * total, torch.nextafter(total, torch.zeros_like(total)))
     return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=probs.size(-1) - 1)
 
 
@@ -114,7 +132,8 @@ def generate(
     device: str | torch.device = "cpu",
     primer_ids: np.ndarray | None = None,
 ) -> list[Generated]:
-    """Sample ``settings.num`` sequences. The same settings and seed give the same output.
+    """Sample ``settings.num`` sequences. The same settings and seed give the same output, at any
+    ``batch_size``: each tune draws from its own random stream.
 
     ``primer_ids`` (e.g. the first bars of a MIDI file, encoded) replace the text primer."""
     settings.check(rep.vocab_size)
@@ -133,42 +152,102 @@ def generate(
         from tunesmith.constraints import AbcConstraint
 
         constraint = AbcConstraint(rep, settings.primer, budget)
-    gen = torch.Generator(device=device).manual_seed(settings.seed)
-    results: list[Generated] = []
-    for first in range(0, settings.num, settings.batch_size):
-        b = min(settings.batch_size, settings.num - first)
-        prefix = torch.tensor(np.concatenate([[rep.start_id], primer]), dtype=torch.long, device=device)
-        state = model.init_state(b, device) if hasattr(model, "init_state") else None  # e.g. a key/value cache
-        logits, state = model(prefix.expand(b, -1), state)
-        logits = logits[:, -1].float()
-        out = torch.zeros(b, budget, dtype=torch.long)
-        lengths = torch.full((b,), budget, dtype=torch.long)
-        ended = torch.zeros(b, dtype=torch.bool)
-        active = torch.arange(b)
-        guard = constraint.batch(b) if constraint else None
-        for step in range(budget):
-            logits[:, rep.start_id] = float("-inf")
+    results: list[Generated] = [None] * settings.num  # type: ignore[list-item]
+    run = _Batch(model, rep, settings, primer, budget, device)
+    # A recurrent state takes new rows at any step, so a finished tune's row goes to the next tune; a
+    # key/value cache and the grammar's step count are shared by the batch, so those run batch by batch.
+    if hasattr(model, "cat_states") and constraint is None:
+        run.sample(list(range(settings.num)), settings.batch_size, None, results)
+    else:
+        for first in range(0, settings.num, settings.batch_size):
+            tunes = list(range(first, min(first + settings.batch_size, settings.num)))
+            run.sample(tunes, len(tunes), constraint, results)
+    return results
+
+
+class _Batch:
+    """The sampling loop. Rows are tunes being written; each knows its tune number and the step it started
+    at, and owns a row of the output buffer and of random numbers."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        rep: TokenRepresentation,
+        settings: SampleSettings,
+        primer: np.ndarray,
+        budget: int,
+        device: str | torch.device,
+    ):
+        self.model, self.rep, self.settings = model, rep, settings
+        self.primer, self.budget, self.device = primer, budget, device
+        self.prefix = torch.tensor(np.concatenate([[rep.start_id], primer]), dtype=torch.long, device=device)
+
+    def begin(self, rows: int) -> tuple[torch.Tensor, object]:
+        """Logits and state of ``rows`` new tunes, after <start> and the primer."""
+        state = self.model.init_state(rows, self.device) if hasattr(self.model, "init_state") else None
+        logits, state = self.model(self.prefix.expand(rows, -1), state)
+        return logits[:, -1].float(), state
+
+    def sample(self, tunes: list[int], width: int, constraint: AbcConstraint | None, results: list[Generated]) -> None:
+        """Write ``tunes`` with at most ``width`` rows at a time; rows freed by finished tunes take the next.
+
+        Each live row owns a slot of the output buffer and of the random numbers, so a finished tune's
+        slot is reused without copying the others."""
+        s, model, budget, end_id, device = self.settings, self.model, self.budget, self.rep.end_id, self.device
+        live, waiting = tunes[:width], tunes[width:]
+        logits, state = self.begin(len(live))
+        fresh = None  # one row's logits and state after the prefix, copied into refilled rows
+        out = torch.zeros(len(live), budget, dtype=torch.long)
+        uniforms = tune_uniforms(s.seed, live, budget)
+        slots = torch.arange(len(live))
+        at = slots * budget  # each row's next position in the flattened slot buffers
+        started = torch.zeros(len(live), dtype=torch.long)
+        oldest = 0  # the earliest start among live rows: the next to reach the length limit
+        guard = constraint.batch(len(live)) if constraint else None
+        for step in range(budget * len(tunes)):  # bounded: each step writes a token of some tune
+            logits[:, self.rep.start_id] = float("-inf")
             if guard is not None:
                 logits = logits.masked_fill(~guard.allowed(budget - step).to(logits.device), float("-inf"))
-            logits = filter_logits(logits / settings.temperature, settings.top_k, settings.top_p)
-            token = draw(torch.softmax(logits, -1), gen)
-            out[active, step] = token.cpu()
+            logits = filter_logits(logits / s.temperature, s.top_k, s.top_p)
+            token = draw(torch.softmax(logits, -1), uniforms.take(at).to(device))
+            out.put_(at, token.cpu())
             if guard is not None:
                 guard.advance(token)
-            finished = (token == rep.end_id).cpu()
-            if finished.any():
-                ended[active[finished]] = True
-                lengths[active[finished]] = step
-                keep = (~finished).nonzero().squeeze(1)
-                if keep.numel() == 0:
-                    break
-                active, token = active[keep], token[keep.to(token.device)]
-                state = model.select_state(state, keep.to(device))
-                if guard is not None:
-                    guard.keep(keep)
-            if step + 1 < budget:
+            finished = (token == end_id).cpu()
+            cut = step - oldest + 1 == budget
+            if not (cut or finished.any()):
+                at += 1
                 logits, state = _next(model, token, state)
-        for row in range(b):
-            body = out[row, : lengths[row]].numpy()
-            results.append(Generated(np.concatenate([primer, body]), bool(ended[row])))
-    return results
+                continue
+            column = at - slots * budget
+            done = finished | (column == budget - 1) if cut else finished
+            for row in done.nonzero().squeeze(1).tolist():
+                length = int(column[row]) + (0 if finished[row] else 1)
+                body = out[slots[row], :length].numpy()
+                results[live[row]] = Generated(np.concatenate([self.primer, body]), bool(finished[row]))
+            keep = (~done).nonzero().squeeze(1)
+            refill, waiting = waiting[: int(done.sum())], waiting[int(done.sum()) :]
+            if keep.numel() == 0 and not refill:
+                return
+            parts = []
+            if keep.numel():
+                kept = model.select_state(state, keep.to(device))
+                parts.append(_next(model, token[keep.to(token.device)], kept))
+            new_slots = slots[done][: len(refill)]
+            if refill:
+                if fresh is None:
+                    fresh = self.begin(1)
+                copies = torch.zeros(len(refill), dtype=torch.long, device=device)
+                parts.append((fresh[0].repeat(len(refill), 1), model.select_state(fresh[1], copies)))
+                uniforms[new_slots] = tune_uniforms(s.seed, refill, budget)
+            live = [live[i] for i in keep.tolist()] + refill
+            slots = torch.cat([slots[keep], new_slots])
+            at = torch.cat([at[keep] + 1, new_slots * budget])
+            started = torch.cat([started[keep], torch.full((len(refill),), step + 1, dtype=torch.long)])
+            oldest = int(started.min())
+            if guard is not None:
+                guard.keep(keep)
+            logits, state = parts[0]
+            if len(parts) == 2:
+                logits = torch.cat([logits, parts[1][0]])
+                state = model.cat_states([state, parts[1][1]])

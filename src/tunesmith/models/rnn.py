@@ -45,6 +45,13 @@ def select_state(state: State, rows: torch.Tensor) -> State:
     return state.index_select(1, rows)
 
 
+def cat_states(states: list[State]) -> State:
+    """Stack the batch rows of several recurrent states, so a sampler can start new tunes in freed rows."""
+    if isinstance(states[0], tuple):
+        return tuple(torch.cat(parts, 1) for parts in zip(*states, strict=True))
+    return torch.cat(states, 1)
+
+
 class RecurrentLM(nn.Module):
     def __init__(
         self,
@@ -89,6 +96,7 @@ class RecurrentLM(nn.Module):
         return self.head(x), new_state
 
     select_state = staticmethod(select_state)
+    cat_states = staticmethod(cat_states)
 
 
 @register("rnn", "lstm", "gru")
