@@ -163,29 +163,66 @@ def sampling_model(path: Path, untrained: bool, rep: TokenRepresentation) -> tup
     return loaded.model, loaded.representation, f"{loaded.kind} {path} ({loaded.config.preset})"
 
 
-def chars_per_second(model: nn.Module, rep: TokenRepresentation, num: int, batch_size: int) -> dict[str, float]:
+def chars_per_second(model: nn.Module, rep: TokenRepresentation, num: int, batch_size: int) -> dict:
     """Totals over three seeds: one batch's time is set by its longest tune, which varies a lot by seed."""
-    chars, seconds = 0, 0.0
+    chars, seconds, longest, tunes = 0, 0.0, 0, []
     for seed in SAMPLE_SEEDS:
         settings = SampleSettings(num=num, batch_size=batch_size, max_length=1000, seed=seed)
         started = time.perf_counter()
-        tunes = generate(model, rep, settings)
+        made = generate(model, rep, settings)
         seconds += time.perf_counter() - started
-        chars += sum(int(g.tokens.size) for g in tunes)
-    return {"value": chars / seconds, "chars": chars, "seconds": round(seconds, 3), "seeds": len(SAMPLE_SEEDS)}
+        chars += sum(int(g.tokens.size) for g in made)
+        longest += max(int(g.tokens.size) for g in made)
+        tunes += [g.tokens.tobytes() for g in made]
+    return {
+        "value": chars / seconds,
+        "chars": chars,
+        "seconds": round(seconds, 3),
+        "seeds": len(SAMPLE_SEEDS),
+        "longest_tunes_chars": longest,
+        "tunes": tunes,
+    }
 
 
 def sampling_figures(model: nn.Module, rep: TokenRepresentation, described: str, num: int) -> list[Figure]:
+    """Batched against one at a time on the same tunes (each tune has its own random stream), the
+    ceiling their lengths set, and refilled batches for more tunes than the batch holds."""
     generate(model, rep, SampleSettings(num=2, batch_size=2, max_length=20))  # warm-up
     log(f"sampling throughput: {num} tunes batched, then one at a time, from {described}")
     batched = chars_per_second(model, rep, num, num)
     single = chars_per_second(model, rep, num, 1)
+    same = batched.pop("tunes") == single.pop("tunes")
     speedup = batched["value"] / single["value"]
+    # The longest tune of a batch is written one step at a time: at least one batch-1 step per character.
+    ceiling = batched["chars"] / batched["longest_tunes_chars"]
+    many = 4 * num
+    log(f"sampling throughput: {many} tunes, {num} rows refilled as tunes end")
+    refilled = chars_per_second(model, rep, many, num)
+    refilled.pop("tunes")
+    refilled_value, single_value = refilled.pop("value"), single.pop("value")
     extra = {"model": described, "num": num}
     return [
         Figure("sample.batched", batched.pop("value"), "chars/s", extra={**extra, "batch_size": num, **batched}),
-        Figure("sample.one-at-a-time", single.pop("value"), "chars/s", extra={**extra, "batch_size": 1, **single}),
-        Figure("sample.speedup", speedup, "x", 20.0, note=described),
+        Figure("sample.one-at-a-time", single_value, "chars/s", extra={**extra, "batch_size": 1, **single}),
+        Figure("sample.speedup", speedup, "x", 20.0, note=described, extra={"same_tunes": same}),
+        Figure(
+            "sample.speedup-ceiling",
+            ceiling,
+            "x",
+            note=f"{num} x mean length / longest tune, over {len(SAMPLE_SEEDS)} seeds: no batching beats it",
+        ),
+        Figure(
+            f"sample.batched-{many}",
+            refilled_value,
+            "chars/s",
+            extra={**extra, "num": many, "batch_size": num, **refilled},
+        ),
+        Figure(
+            f"sample.speedup-{many}",
+            refilled_value / single_value,
+            "x",
+            note=f"{many} tunes, batch {num}, rows refilled / one at a time",
+        ),
     ]
 
 
@@ -284,6 +321,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="JSON path (default benchmarks/results/core.json or core-quick.json)")
     p.add_argument("--model", type=Path, default=HERE / "work" / "demo20", help="run dir or bundle to sample from")
     p.add_argument("--untrained", action="store_true", help="sample from an untrained abc-lstm-demo model")
+    p.add_argument("--sampling-only", action="store_true", help="only the sampling figures (core-sampling.json)")
     p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own choice)")
     p.add_argument(
         "--convert-model", type=convert_spec, action="append", default=[], metavar="LABEL=PATH", help="repeatable"
@@ -305,7 +343,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
-    out = args.out or HERE / "results" / ("core-quick.json" if args.quick else "core.json")
+    name = "core-sampling" if args.sampling_only else "core"
+    out = args.out or HERE / "results" / (f"{name}-quick.json" if args.quick else f"{name}.json")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -313,19 +352,21 @@ def main(argv: list[str] | None = None) -> int:
     if info["load_average_at_start"] and info["load_average_at_start"][0] > 0.5 * (info["logical_cores"] or 1):
         notes.append(f"load average {info['load_average_at_start'][0]} at start: other work shared the CPU")
 
-    quality_figures, quality_source = quality_section(args, notes)
+    quality_figures, quality_source = ([], None) if args.sampling_only else quality_section(args, notes)
     prep, folk_rep = prepare_figure(plan.prepare_repeats)
-    figures = training_figures(plan)
+    figures = [] if args.sampling_only else training_figures(plan)
     model, rep, described = sampling_model(args.model, args.untrained, folk_rep)
     if described.startswith("untrained"):
         notes.append(f"sampling used an {described}")
     figures += sampling_figures(model, rep, described, plan.sample_num)
-    figures += [prep, *all_convert_figures(args.convert_model, plan.convert_num, notes)]
+    if not args.sampling_only:
+        figures += [prep, *all_convert_figures(args.convert_model, plan.convert_num, notes)]
     for f in figures:
         if args.quick and f.name in NOT_JUDGED_WHEN_QUICK:
             f.judged, f.note = False, f"quick run, target not judged; {f.note}"
     timed = {f.name.removeprefix("train."): f for f in figures if f.name.removeprefix("train.") in plan.presets}
-    figures += [*model_figures(args.quick, notes, reuse=timed), *quality_figures]
+    if not args.sampling_only:
+        figures += [*model_figures(args.quick, notes, reuse=timed), *quality_figures]
 
     assert all(math.isfinite(f.value) and f.unit in UNITS for f in figures), [f.name for f in figures]
     result = {

@@ -133,6 +133,16 @@ def test_ratios_and_targets_follow_from_the_measurements(quick: tuple[dict[str, 
     assert figures["sample.speedup"]["value"] == pytest.approx(speedup)
     assert figures["sample.batched"]["batch_size"] == 8 and figures["sample.one-at-a-time"]["batch_size"] == 1
     assert "untrained" in figures["sample.speedup"]["note"]
+    # both runs write the same tunes; the ceiling is their characters over the longest tune of each seed
+    batched, single = figures["sample.batched"], figures["sample.one-at-a-time"]
+    assert figures["sample.speedup"]["same_tunes"] is True and batched["chars"] == single["chars"]
+    assert figures["sample.speedup-ceiling"]["value"] == pytest.approx(
+        batched["chars"] / batched["longest_tunes_chars"]
+    )
+    assert 1 <= figures["sample.speedup-ceiling"]["value"] <= 8  # 8 tunes a batch
+    refilled = figures["sample.batched-32"]
+    assert refilled["num"] == 32 and refilled["batch_size"] == 8
+    assert figures["sample.speedup-32"]["value"] == pytest.approx(refilled["value"] / single["value"])
     # the targets; a quick run is too small to judge the two speed-ups, but records them
     assert (figures["train.speedup.vs-seed-style"]["target"], figures["sample.speedup"]["target"]) == (5.0, 20.0)
     assert figures["train.speedup.vs-seed-style"]["target_met"] is None

@@ -6,7 +6,8 @@ Every token model has the same forward signature::
                                                   # logits: (batch, time, vocab)
 
 ``state`` is whatever the model carries between calls (recurrent state, a key/value cache);
-``model.select_state(state, rows)`` keeps some batch rows, so a sampler can drop finished tunes.
+``model.select_state(state, rows)`` keeps some batch rows, so a sampler can drop finished tunes;
+``model.cat_states([a, b])``, where a model has it, stacks rows, so new tunes can take freed rows.
 """
 
 from __future__ import annotations
