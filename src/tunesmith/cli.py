@@ -73,10 +73,12 @@ def print_samples(report: Any) -> None:
     headers = ["file", "title", "meter", "key", "length", "ended", "midi", "errors", "bars ok", "valid"]
     typer.echo(_table(headers, rows))
     n = len(report.tunes)
+    judged = any(t["validity"]["bars"] for t in report.tunes)  # no meter or no bar line: nothing to judge
+    bars = f"{100 * report.bars_ok_share:.1f}% of bars the right length" if judged else "no bar could be judged"
     typer.echo(
         f"{sum(t['converts_to_midi'] for t in report.tunes)}/{n} convert to MIDI "
         f"({100 * report.converted_share:.0f}%), {100 * report.clean_share:.0f}% with zero abc2midi errors, "
-        f"{100 * report.bars_ok_share:.1f}% of bars the right length, {100 * report.valid_share:.0f}% valid; "
+        f"{bars}, {100 * report.valid_share:.0f}% valid; "
         f"{report.chars_per_second:,.0f} chars/s"
     )
     print_rendered(report.tunes)
