@@ -288,3 +288,14 @@ def test_augmented_labels_every_version() -> None:
     refs = [p.ref for p in out if p.source == "b.mid"]
     assert refs[0] == "2" and "2 +2 x1.1" in refs and "2 -1" in refs and "2 x0.9" in refs
     assert out[0].score is pieces[0].score
+
+
+def test_prepare_writes_every_hostile_file_to_skipped_tsv(user_folder: Path, tmp_path: Path) -> None:
+    from tunesmith.pipeline.prepare_midi import prepare_midi
+
+    out = tmp_path / "data"
+    prepare_midi(out, corpus=None, input_path=user_folder, representation="midi-notes", val_fraction=0.2, seed=0)
+    lines = (out / "skipped.tsv").read_text().splitlines()
+    assert lines[0] == "source\tref\treason"
+    rows = {line.split("\t")[0]: line.split("\t")[2] for line in lines[1:]}
+    assert rows == {f"bad/{name}": midi.SKIP_REASONS[reason] for name, (reason, _) in HOSTILE.items()}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +58,13 @@ class ReadReport:
     def skip(self, source: str, ref: str, reason: str) -> None:
         self.skipped[reason] += 1
         self.records.append((source, ref, reason))
+
+    def write_tsv(self, path: Path, describe: Callable[[str], str]) -> None:
+        """``skipped.tsv``: one row per skipped file or tune, its reason in words (``describe(key)``)."""
+        with path.open("w") as f:
+            f.write("source\tref\treason\n")
+            for source, ref, reason in self.records:
+                f.write(f"{source}\t{ref}\t{describe(reason)}\n")
 
 
 def find_files(root: Path, suffixes: Iterable[str]) -> list[Path]:

@@ -147,10 +147,7 @@ def prepare(
         tokens = write_split(out, split, [rep.encode(tunes[i].text) for i in index], rep.dtype)
         counts[split] = {"tunes": int(index.size), "tokens": tokens}
         (out / f"{split}_sources.json").write_text(json.dumps([[tunes[i].source, tunes[i].ref] for i in index]))
-    with (out / "skipped.tsv").open("w") as f:
-        f.write("source\tref\treason\n")
-        for src, ref, reason in report.records:
-            f.write(f"{src}\t{ref}\t{SKIP_REASONS[reason]}\n")
+    report.write_tsv(out / "skipped.tsv", lambda reason: SKIP_REASONS[reason])
     meta = {
         "source": source,
         "files": report.files,

@@ -118,10 +118,7 @@ def prepare_audio(
     write("val", n_val)
     write("train", None)
     counts = {split: counts[split] for split in ("train", "val")}  # in the order the other prepares print
-    with (out / "skipped.tsv").open("w") as f:
-        f.write("source\tref\treason\n")
-        for src, ref, reason in report.records:
-            f.write(f"{src}\t{ref}\t{reason_text(reason)}\n")
+    report.write_tsv(out / "skipped.tsv", reason_text)
     audio_seconds = sum(c["seconds"] for c in counts.values())
     taken = time.perf_counter() - started
     skipped = {text: report.skipped.get(key, 0) for key, text in SKIP_REASONS.items()}

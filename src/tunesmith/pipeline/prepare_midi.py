@@ -105,10 +105,7 @@ def prepare_midi(
         n = write_split(out, split, [rep.encode(p.score) for p in items], dtype)
         counts[split] = {"pieces": len(items), unit: n}
         (out / f"{split}_sources.json").write_text(json.dumps([[p.source, p.ref] for p in items]))
-    with (out / "skipped.tsv").open("w") as f:
-        f.write("source\tref\treason\n")
-        for src, ref, reason in report.records:
-            f.write(f"{src}\t{ref}\t{SKIP_REASONS.get(reason, reason)}\n")
+    report.write_tsv(out / "skipped.tsv", lambda reason: SKIP_REASONS.get(reason, reason))
     if hasattr(rep, "params"):  # MidiTok's own file, for people and tools that read it
         (out / "tokenizer.json").write_text(json.dumps(rep.params, indent=1))
     meta = {
