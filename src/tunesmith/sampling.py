@@ -166,8 +166,8 @@ def generate(
 
 
 class _Batch:
-    """The sampling loop. Rows are tunes being written; each knows its tune number and the step it started
-    at, and owns a row of the output buffer and of random numbers."""
+    """The sampling loop. Rows are tunes being written; each knows its tune number and owns a slot of the
+    output buffer and of random numbers."""
 
     def __init__(
         self,
@@ -201,7 +201,6 @@ class _Batch:
         uniforms = tune_uniforms(s.seed, live, budget)
         slots = torch.arange(len(live))
         at = slots * budget  # each row's next position in the flattened slot buffers
-        started = torch.zeros(len(live), dtype=torch.long)
         oldest = 0  # the earliest start among live rows: the next to reach the length limit
         guard = constraint.batch(len(live)) if constraint else None
         for step in range(budget * len(tunes)):  # bounded: each step writes a token of some tune
@@ -243,8 +242,7 @@ class _Batch:
             live = [live[i] for i in keep.tolist()] + refill
             slots = torch.cat([slots[keep], new_slots])
             at = torch.cat([at[keep] + 1, new_slots * budget])
-            started = torch.cat([started[keep], torch.full((len(refill),), step + 1, dtype=torch.long)])
-            oldest = int(started.min())
+            oldest = step + 1 - int((at - slots * budget).max())  # the row with the most written
             if guard is not None:
                 guard.keep(keep)
             logits, state = parts[0]
