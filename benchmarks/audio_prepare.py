@@ -29,10 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from tunesmith.corpora.midi import builtin_pieces, cache_dir
-from tunesmith.pipeline.prepare_audio import AUDIO_REPRESENTATIONS
+from tunesmith import media
+from tunesmith.corpora.cache import cache_dir
+from tunesmith.corpora.midi_builtin import builtin_pieces
 from tunesmith.render.audio import score_seconds
 
+AUDIO_REPRESENTATIONS = media.of("mel").representations()
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -43,10 +45,10 @@ RENDER = """
 import json, sys, time
 started = time.perf_counter()
 from tunesmith.corpora.abc import ReadReport
-from tunesmith.corpora.audio import builtin_sources, read_sources
+from tunesmith.media.audio_builtin import builtin_sources, read_builtin
 report, stats = ReadReport(), {}
 sources, _ = builtin_sources("bach", report, max_pieces=int(sys.argv[1]))
-seconds = sum(p.seconds for p in read_sources(sources, int(sys.argv[2]), report, corpus="bach", stats=stats))
+seconds = sum(p.seconds for p in read_builtin(sources, int(sys.argv[2]), report, corpus="bach", stats=stats))
 print(json.dumps({"pieces": len(sources), "audio_seconds": seconds, "wall": time.perf_counter() - started, **stats}))
 """
 

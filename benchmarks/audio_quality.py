@@ -44,10 +44,10 @@ from common import Figure, log, machine, table  # noqa: E402
 from tunesmith.bundle import load  # noqa: E402
 from tunesmith.data.frames import frame_loaders  # noqa: E402
 from tunesmith.data.prepared import PreparedData  # noqa: E402
+from tunesmith.media.audio_samples import prime_from_data, write_audio_samples  # noqa: E402
 from tunesmith.metrics.audio import SILENCE_DBFS  # noqa: E402
 from tunesmith.pipeline.prepare import prepare  # noqa: E402
 from tunesmith.pipeline.reconstruct import write_reconstruction  # noqa: E402
-from tunesmith.pipeline.sample_audio import prime_from_data, write_audio_samples  # noqa: E402
 from tunesmith.pipeline.train import train  # noqa: E402
 from tunesmith.sampling import SampleSettings  # noqa: E402
 from tunesmith.training.frame_module import FrameLM  # noqa: E402

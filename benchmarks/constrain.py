@@ -28,9 +28,10 @@ from typing import Any
 import torch
 
 from tunesmith.bundle import load
+from tunesmith.media.abc_samples import generate_tunes as generate
+from tunesmith.media.abc_samples import tune_text
 from tunesmith.metrics.validity import check_many, summarize
-from tunesmith.pipeline.sample import tune_text
-from tunesmith.sampling import SampleSettings, generate
+from tunesmith.sampling import SampleSettings
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

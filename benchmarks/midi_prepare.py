@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tunesmith.corpora.midi import builtin_pieces, find_midi_files, read_midi_files
+from tunesmith.corpora.midi import find_midi_files, read_midi_files
+from tunesmith.corpora.midi_builtin import builtin_pieces
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -36,7 +37,7 @@ from common import Figure, log, machine, table  # noqa: E402
 FRESH = """
 import json, sys, time
 started = time.perf_counter()
-from tunesmith.corpora.midi import builtin_pieces
+from tunesmith.corpora.midi_builtin import builtin_pieces
 pieces, report, stats = builtin_pieces("bach", max_pieces=int(sys.argv[1]), workers=int(sys.argv[2]))
 print(json.dumps({"files": report.files, "pieces": len(pieces), "wall": time.perf_counter() - started, **stats}))
 """

@@ -34,8 +34,8 @@ from common import Figure, log, machine, table  # noqa: E402
 
 from tunesmith.bundle import load  # noqa: E402
 from tunesmith.data.prepared import PreparedData  # noqa: E402
+from tunesmith.media.midi_samples import write_midi_samples  # noqa: E402
 from tunesmith.pipeline.prepare import prepare  # noqa: E402
-from tunesmith.pipeline.sample_midi import write_midi_samples  # noqa: E402
 from tunesmith.pipeline.train import train  # noqa: E402
 from tunesmith.representations.midi_tokens import score_notes  # noqa: E402
 from tunesmith.sampling import SampleSettings  # noqa: E402

@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from tunesmith.config import ModelConfig, load_preset
+from tunesmith.models.base import SequenceModel
 from tunesmith.models.transformer import TransformerLM, Uncached
-from tunesmith.representations.abc_text import AbcChar
+from tunesmith.representations.abc_char import AbcChar
 from tunesmith.sampling import Generated, SampleSettings, generate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -182,14 +183,17 @@ def training_throughput(
 # --- sampling ---------------------------------------------------------------------------------
 
 
-class NeverEnds(nn.Module):
-    """A token model whose <end> logit is -inf, so every sampled row runs to ``max_length``."""
+class NeverEnds(SequenceModel):
+    """A token model whose <end> logit is -inf, so every sampled row runs to ``max_length``.
 
-    def __init__(self, model: nn.Module, end_id: int):
+    It keeps ``can_refill`` False (rows run in lockstep batches), as the timed benchmark expects."""
+
+    def __init__(self, model: SequenceModel, end_id: int):
         super().__init__()
         self.model, self.end_id = model, end_id
-        if hasattr(model, "init_state"):  # the sampler asks for an empty cache only where there is one
-            self.init_state = model.init_state
+
+    def init_state(self, batch: int, device: torch.device | str = "cpu") -> object:
+        return self.model.init_state(batch, device)
 
     def forward(self, tokens: torch.Tensor, state: object = None) -> tuple[torch.Tensor, object]:
         logits, state = self.model(tokens, state)

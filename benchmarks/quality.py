@@ -28,8 +28,8 @@ from common import Figure, log, machine, table  # noqa: E402
 
 from tunesmith.bundle import load  # noqa: E402
 from tunesmith.data.prepared import PreparedData  # noqa: E402
+from tunesmith.media.abc_samples import write_samples  # noqa: E402
 from tunesmith.pipeline.prepare import prepare  # noqa: E402
-from tunesmith.pipeline.sample import write_samples  # noqa: E402
 from tunesmith.pipeline.train import train  # noqa: E402
 from tunesmith.sampling import SampleSettings  # noqa: E402
 from tunesmith.training.evaluate import held_out  # noqa: E402

@@ -32,9 +32,9 @@ from tunesmith.bundle import load
 from tunesmith.config import Config, load_preset
 from tunesmith.data.prepared import PreparedData
 from tunesmith.errors import TunesmithError
+from tunesmith.media.abc_samples import write_samples
 from tunesmith.models import build as build_registered
 from tunesmith.pipeline.prepare import prepare
-from tunesmith.pipeline.sample import write_samples
 from tunesmith.representations import TokenRepresentation
 from tunesmith.sampling import SampleSettings, generate
 

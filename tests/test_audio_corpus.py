@@ -1,5 +1,6 @@
 """Reading audio: every kind of bad file is a counted skip (and a clear error for a single prompt file),
-resampling keeps pitch, stereo becomes mono, loudness follows its rule, and renders are cached."""
+resampling keeps pitch, stereo becomes mono, and loudness follows its rule (the built-in corpora's render
+cache: tests/test_audio_builtin.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-import symusic
 
-from tunesmith.corpora import audio
 from tunesmith.corpora.abc import ReadReport
 from tunesmith.corpora.audio import (
     SKIP_REASONS,
-    AudioSource,
     find_audio_files,
     load_audio,
     probe,
     read_audio_files,
-    read_sources,
-    render_key,
 )
 from tunesmith.errors import TunesmithError
 
@@ -139,49 +135,3 @@ def test_loudness_rms_to_minus_20_dbfs_with_the_peak_capped(tmp_path: Path) -> N
     wave = load_audio(path, 16_000)
     assert np.abs(wave).max() == pytest.approx(10 ** (-1 / 20), rel=1e-5)
     assert np.sqrt(np.mean(wave**2)) < 0.1
-
-
-def _score(pitches: list[int]) -> symusic.Score:
-    """A tiny one-track score: quarter notes at 120 bpm (0.5 s each)."""
-    score = symusic.Score(480)
-    track = symusic.Track("piano", 0, False)
-    for i, pitch in enumerate(pitches):
-        track.notes.append(symusic.Note(i * 480, 480, pitch, 90))
-    score.tracks.append(track)
-    return score
-
-
-def test_renders_are_cached_by_content_and_failures_are_not_retried(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TUNESMITH_CACHE", str(tmp_path / "cache"))
-    sources = [
-        AudioSource("scale", score=_score([60, 62, 64, 65])),
-        AudioSource("nothing", score=symusic.Score(480)),  # no notes: the synthesizer cannot render it
-        AudioSource("fifth", score=_score([67, 74])),
-    ]
-    first_stats: dict = {}
-    report = ReadReport()
-    first = list(read_sources(sources, 16_000, report, corpus="test", stats=first_stats))
-    assert [p.source for p in first] == ["scale", "fifth"]
-    assert report.records == [("nothing", "", "render")]
-    assert (first_stats["rendered"], first_stats["cached"]) == (3, 0)
-    folder = tmp_path / "cache" / "audio" / "test"
-    assert sorted(p.suffix for p in folder.iterdir()) == [".flac", ".flac", ".skip"]
-    assert abs(first[0].seconds - 2.0) < 1.2  # four half-second notes, plus the release tail
-
-    def must_not_render(*args: object) -> str:
-        raise AssertionError("a cached piece was rendered again")
-
-    monkeypatch.setattr(audio, "_render", must_not_render)
-    second_stats: dict = {}
-    report = ReadReport()
-    second = list(read_sources(sources, 16_000, report, corpus="test", stats=second_stats))
-    assert (second_stats["rendered"], second_stats["cached"]) == (0, 3)
-    assert report.records == [("nothing", "", "render")]
-    assert all(np.array_equal(a.wave, b.wave) for a, b in zip(first, second, strict=True))
-    # the key covers the piece, the synthesizer and the rate
-    key = render_key(sources[0], "builtin", 16_000)
-    assert key != render_key(sources[0], "builtin", 22_050)
-    assert key != render_key(sources[0], "fluidsynth=2\0soundfont=abc", 16_000)
-    assert key != render_key(sources[2], "builtin", 16_000)

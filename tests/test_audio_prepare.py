@@ -13,12 +13,14 @@ import soundfile
 
 from tests.conftest import run_cli
 from tests.test_audio_corpus import write_bad_files
+from tunesmith import media
 from tunesmith.corpora.audio import SKIP_REASONS, load_audio
 from tunesmith.data import PreparedData
 from tunesmith.data.prepared import SplitWriter
 from tunesmith.errors import TunesmithError
 from tunesmith.pipeline.prepare import prepare
-from tunesmith.pipeline.prepare_audio import AUDIO_REPRESENTATIONS
+
+AUDIO_REPRESENTATIONS = media.of("mel").representations()
 
 
 def tone_folder(folder: Path, count: int, seconds: float = 1.0, sr: int = 22_050, grow: float = 0.1) -> list[str]:

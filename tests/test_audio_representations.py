@@ -15,8 +15,9 @@ import pytest
 
 from tunesmith.errors import TunesmithError
 from tunesmith.representations import REGISTRY, from_json
-from tunesmith.representations.audio import AudioRepresentation, griffin_lim, istft, pad_to, stft
+from tunesmith.representations.audio import AudioRepresentation, griffin_lim, pad_to
 from tunesmith.representations.audio_wave import AudioMulaw
+from tunesmith.stft import istft, stft
 
 AUDIO = sorted(n for n, c in REGISTRY.items() if issubclass(c, (AudioRepresentation, AudioMulaw)))
 FRAMES = sorted(n for n in AUDIO if issubclass(REGISTRY[n], AudioRepresentation))

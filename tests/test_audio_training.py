@@ -188,7 +188,7 @@ def _abc_bundle(folder: Path) -> Path:
     from tunesmith import models
     from tunesmith.bundle import BUNDLE_FORMAT
     from tunesmith.config import load_preset
-    from tunesmith.representations.abc_text import AbcChar
+    from tunesmith.representations.abc_char import AbcChar
 
     cfg = load_preset("abc-lstm-debug")
     rep = AbcChar.fit(["X:1\nK:G\nGABc|\n"])
@@ -222,23 +222,22 @@ def test_bad_requests_give_one_line_and_exit_2(runs: dict[str, Path], wavs: Path
 
 
 def test_audio_models_are_not_midi_models(runs: dict[str, Path]) -> None:
+    from tunesmith import media
     from tunesmith.bundle import load
-    from tunesmith.pipeline.sample_midi import is_midi
-    from tunesmith.representations import is_audio
     from tunesmith.representations.audio_wave import AudioMulaw
     from tunesmith.representations.pianoroll import PianoRoll
 
     rep = load(runs["wave-lstm"]).representation
-    assert is_audio(rep) and not is_midi(rep)
-    assert is_audio(AudioMulaw()) and not is_midi(AudioMulaw())
-    assert is_midi(PianoRoll()) and not is_audio(PianoRoll())
+    assert media.of(rep).name == "audio" and not media.of(rep).notes
+    assert media.of(AudioMulaw()).name == "audio"
+    assert media.of(PianoRoll()).name == "midi" and media.of(PianoRoll()).notes
 
 
 def test_a_mulaw_token_model_continues_audio_through_the_token_sampler(tmp_path: Path) -> None:
     from tunesmith import models
     from tunesmith.config import load_preset
     from tunesmith.errors import TunesmithError
-    from tunesmith.pipeline.sample_audio import prime_from_wave, write_audio_samples
+    from tunesmith.media.audio_samples import prime_from_wave, write_audio_samples
     from tunesmith.representations.audio_wave import AudioMulaw
     from tunesmith.sampling import SampleSettings
 
@@ -326,7 +325,7 @@ def test_continuations_draw_around_the_mean_with_the_prompts_own_error(runs: dic
     import torch
 
     from tunesmith.bundle import load
-    from tunesmith.pipeline.sample_audio import continue_frames, prompt_spread
+    from tunesmith.sampling.audio import continue_frames, prompt_spread
 
     loaded = load(runs["wave-lstm"])
     rep, model = loaded.representation, loaded.model

@@ -144,18 +144,18 @@ def test_a_run_that_cannot_start_leaves_nothing_behind(small_data: Path, tmp_pat
 
 def test_sample_summary_says_when_no_bar_could_be_judged(capsys: pytest.CaptureFixture[str]) -> None:
     """A tune with no meter has no bar to judge: the summary must not claim 100% of bars are right."""
-    from types import SimpleNamespace
+    from pathlib import Path
 
-    from tunesmith.cli import print_samples
+    from tunesmith.cli.common import print_pieces
+    from tunesmith.media.abc_samples import SampleReport
 
     def tune(bars: int, ok: int) -> dict:
-        validity = {"bars": bars, "bars_ok_share": ok / bars if bars else 1.0}
+        validity = {"bars": bars, "bars_ok": ok, "bars_ok_share": ok / bars if bars else 1.0}
         return {"file": "001.abc", "title": "", "meter": "", "key": "G", "length": 40, "ended_cleanly": True,
                 "converts_to_midi": True, "abc2midi_errors": 0, "validity": validity, "valid": False}  # fmt: skip
 
-    shares = {"converted_share": 1.0, "clean_share": 1.0, "valid_share": 0.0, "chars_per_second": 10.0}
-    print_samples(SimpleNamespace(tunes=[tune(0, 0)], bars_ok_share=1.0, **shares))
+    print_pieces(SampleReport(Path("."), [tune(0, 0)], 1.0, 10.0))
     out = capsys.readouterr().out
     assert "no bar could be judged" in out and "% of bars the right length" not in out
-    print_samples(SimpleNamespace(tunes=[tune(0, 0), tune(4, 3)], bars_ok_share=0.75, **shares))
+    print_pieces(SampleReport(Path("."), [tune(0, 0), tune(4, 3)], 1.0, 10.0))
     assert "75.0% of bars the right length" in capsys.readouterr().out

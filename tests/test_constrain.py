@@ -15,10 +15,11 @@ from tests.conftest import run_cli
 from tunesmith import models
 from tunesmith.constraints import MARGIN, AbcConstraint, GrammarTables
 from tunesmith.errors import TunesmithError
+from tunesmith.media.abc_samples import generate_tunes as generate
+from tunesmith.media.abc_samples import tune_text, write_samples
 from tunesmith.metrics.validity import check_many, summarize
-from tunesmith.pipeline.sample import tune_text, write_samples
-from tunesmith.representations.abc_text import AbcChar
-from tunesmith.sampling import SampleSettings, generate
+from tunesmith.representations.abc_char import AbcChar
+from tunesmith.sampling import SampleSettings
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_too_short_a_limit_and_other_representations_are_refused(model, rep) -> 
     with pytest.raises(TunesmithError, match="needs at least 12"):
         generate(model, rep, SampleSettings(constrain=True, max_length=8))
     with pytest.raises(TunesmithError, match="--constrain needs an abc-char model"):
-        AbcConstraint(SimpleNamespace(name="midi-remi"), "", 100)
+        AbcConstraint(SimpleNamespace(name="midi-remi", medium="midi", unit="token"), "", 100)
 
 
 def test_the_mask_never_empties(rep) -> None:

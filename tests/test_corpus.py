@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tunesmith.corpora.abc import clean_tune, header_fields, read_tunes, split_tunebook
+from tunesmith.abc_text import clean_tune, header_fields, split_tunebook
+from tunesmith.corpora.abc import read_tunes
 from tunesmith.errors import TunesmithError
 from tunesmith.pipeline.prepare import prepare
 

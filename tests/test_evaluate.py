@@ -142,6 +142,7 @@ def test_a_copied_training_tune_is_flagged(small_data: Path, tmp_path: Path) -> 
     so is one with its last notes changed; its notes and bars shuffled are not."""
     import re
 
+    from tunesmith import media
     from tunesmith.data.prepared import PreparedData
     from tunesmith.metrics.features import piece_notes
     from tunesmith.metrics.novelty import NoveltySettings
@@ -150,7 +151,7 @@ def test_a_copied_training_tune_is_flagged(small_data: Path, tmp_path: Path) -> 
     from tunesmith.representations.midi_tokens import Notes
 
     data = PreparedData.open(small_data)
-    corpus = real_pieces(data, "train", np.arange(len(data.offsets("train")) - 1), "abc")
+    corpus = real_pieces(data, "train", np.arange(len(data.offsets("train")) - 1))
     k = next(i for i, p in enumerate(corpus) if p.notes is not None and len(p.notes) > 80)
     text = corpus[k].text
     body = text.index("\nK:") + text[text.index("\nK:") + 1 :].index("\n") + 2  # after the K: line
@@ -167,7 +168,7 @@ def test_a_copied_training_tune_is_flagged(small_data: Path, tmp_path: Path) -> 
     mixed = Notes(notes.onset, notes.duration, rng.permutation(notes.pitch), notes.velocity)
     pieces.append(Piece(mixed, text[:body] + "".join(rng.permutation(list(text[body:])))))
     group = Group("copies", 1.0, pieces)
-    novelty_of([group], corpus, "abc", NoveltySettings(), seed=0)
+    novelty_of([group], corpus, media.of(data.representation), NoveltySettings(), seed=0)
     copy, changed, shuffled = group.novelty
     assert copy.near_copy and copy.longest_run_notes == len(corpus[k].notes)
     assert corpus[copy.closest].text == text  # the tune itself (or an identical one)

@@ -16,9 +16,8 @@ from tunesmith.data.frames import FrameLoader, frame_loaders
 from tunesmith.data.prepared import PreparedData, write_meta, write_split
 from tunesmith.data.windows import WindowSampler
 from tunesmith.errors import TunesmithError
-from tunesmith.frame_sampling import generate_frames
 from tunesmith.representations.pianoroll import PianoRoll
-from tunesmith.sampling import SampleSettings
+from tunesmith.sampling import SampleSettings, generate_frames
 from tunesmith.training.checkpoint_io import load_checkpoint
 
 PROGRESSIONS = [(0, 5, 7, 0), (0, 9, 5, 7), (0, 7, 9, 5)]  # I IV V I, I vi IV V, I V vi IV (roots in semitones)
@@ -144,6 +143,7 @@ def test_loader_refusals(frame_data: Path) -> None:
 
 class _Plain:
     name = "plain"
+    can_transpose = False  # a frame representation with no transposition, as FrameRepresentation declares
 
 
 # -- models --------------------------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ import pytest
 from symusic import KeySignature, Note, Score, Tempo, Track
 
 from tunesmith import corpora
-from tunesmith.corpora import midi
+from tunesmith.corpora import cache, midi, midi_builtin
 from tunesmith.corpora.abc import ReadReport
 from tunesmith.corpora.augment import augmented, estimate_key, normalize_key, stretch_tempo, transpose
-from tunesmith.corpora.midi import Piece, builtin_pieces, find_midi_files, read_midi_files
+from tunesmith.corpora.midi import Piece, find_midi_files, read_midi_files
+from tunesmith.corpora.midi_builtin import builtin_pieces
 
 N_CHORALES = 20
 
@@ -90,17 +91,17 @@ def test_registry_kinds() -> None:
 def test_every_music21_folder_is_classified() -> None:
     """A new folder in a later music21 should be placed on purpose, not silently left out."""
     folders = {p.name for p in corpora.music21_corpus_root().iterdir() if p.is_dir()}
-    placed = set(midi.CLASSICAL_FOLDERS) | set(midi.NOT_CLASSICAL)
+    placed = set(midi_builtin.CLASSICAL_FOLDERS) | set(midi_builtin.NOT_CLASSICAL)
     assert folders - placed == set()
-    assert set(midi.CLASSICAL_FOLDERS) <= folders
+    assert set(midi_builtin.CLASSICAL_FOLDERS) <= folders
 
 
 def test_cache_dir_follows_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("TUNESMITH_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert midi.cache_dir() == tmp_path / "xdg" / "tunesmith"
+    assert cache.cache_dir() == tmp_path / "xdg" / "tunesmith"
     monkeypatch.setenv("TUNESMITH_CACHE", str(tmp_path / "mine"))
-    assert midi.cache_dir() == tmp_path / "mine"
+    assert cache.cache_dir() == tmp_path / "mine"
 
 
 def test_bach_first_call_converts_four_voices(chorales) -> None:
@@ -124,7 +125,7 @@ def test_bach_second_call_reads_the_cache_only(chorales, monkeypatch: pytest.Mon
     def no_conversion(*_args: object) -> None:
         raise AssertionError("a cached chorale was converted again")
 
-    monkeypatch.setattr(midi, "_convert", no_conversion)
+    monkeypatch.setattr(midi_builtin, "_convert", no_conversion)
     pieces, report, stats = builtin_pieces("bach", max_pieces=N_CHORALES, workers=1)
     assert stats["cached"] == N_CHORALES and stats["converted"] == 0
     assert stats["seconds"] < first_stats["seconds"]
@@ -135,7 +136,7 @@ def test_bach_second_call_reads_the_cache_only(chorales, monkeypatch: pytest.Mon
 
 def test_a_new_converter_version_reconverts(chorales, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUNESMITH_CACHE", str(chorales[3]))
-    monkeypatch.setattr(midi, "CONVERTER_VERSION", midi.CONVERTER_VERSION + 1000)
+    monkeypatch.setattr(midi_builtin, "CONVERTER_VERSION", midi_builtin.CONVERTER_VERSION + 1000)
     pieces, _, stats = builtin_pieces("bach", max_pieces=2, workers=1)
     assert stats["converted"] == 2 and stats["cached"] == 0 and len(pieces) == 2
 
@@ -146,9 +147,9 @@ def test_music21_failures_are_counted_cached_and_not_retried(tmp_path: Path, mon
     bad.write_text("<score-partwise><part id='P1'><measure>")
     finale = next((root / "ciconia").glob("*.mus"))
     files = [bad, finale, root / "haydn" / "opus1no1" / "movement2.mxl"]
-    assert files[-1].exists() and all(f in midi.source_files("classical") for f in files[1:])
+    assert files[-1].exists() and all(f in midi_builtin.source_files("classical") for f in files[1:])
     monkeypatch.setenv("TUNESMITH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(midi, "source_files", lambda name: files)
+    monkeypatch.setattr(midi_builtin, "source_files", lambda name: files)
     pieces, report, stats = builtin_pieces("classical", workers=1)
     assert report.skipped == {"conversion": 1, "format": 1} and stats["converted"] == 2
     assert len(pieces) == 1 and pieces[0].source == "haydn/opus1no1/movement2.mxl"
@@ -291,7 +292,7 @@ def test_augmented_labels_every_version() -> None:
 
 
 def test_prepare_writes_every_hostile_file_to_skipped_tsv(user_folder: Path, tmp_path: Path) -> None:
-    from tunesmith.pipeline.prepare_midi import prepare_midi
+    from tunesmith.media.midi_prepare import prepare_midi
 
     out = tmp_path / "data"
     prepare_midi(out, corpus=None, input_path=user_folder, representation="midi-notes", val_fraction=0.2, seed=0)

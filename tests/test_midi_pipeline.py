@@ -33,7 +33,7 @@ def bach_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def chorale_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tunesmith.corpora.midi import builtin_pieces
+    from tunesmith.corpora.midi_builtin import builtin_pieces
 
     pieces, _, _ = builtin_pieces("bach", max_pieces=1)
     path = tmp_path_factory.mktemp("primer") / "chorale.mid"

@@ -20,7 +20,7 @@ MIDI = sorted(
 @pytest.fixture(scope="session")
 def chorales() -> list:
     """Every built-in chorale as a symusic Score (converted once, then read from the user cache)."""
-    from tunesmith.corpora.midi import builtin_pieces
+    from tunesmith.corpora.midi_builtin import builtin_pieces
 
     pieces, _, _ = builtin_pieces("bach")
     assert len(pieces) >= 340

@@ -53,7 +53,7 @@ def test_batch_size_changes_the_speed_not_the_tunes(name: str) -> None:
     """Each tune draws from its own random stream, so one at a time, lockstep batches and (for recurrent
     models) batches whose freed rows take the next tune all write the same tunes. Double precision keeps
     batch-size rounding differences from moving a draw across a token boundary."""
-    from tunesmith.representations.abc_text import AbcChar
+    from tunesmith.representations.abc_char import AbcChar
     from tunesmith.sampling import SampleSettings, generate
 
     rep = AbcChar.fit(["X:1\nK:G\nGABc|d2|]\n"])

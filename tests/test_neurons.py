@@ -12,11 +12,10 @@ import torch
 from tunesmith.errors import TunesmithError
 from tunesmith.models.rnn import RecurrentLM
 from tunesmith.models.transformer import TransformerLM
+from tunesmith.pipeline.attention import attention, attention_figures
 from tunesmith.pipeline.neurons import (
     abc_labels,
     abc_neuron_figures,
-    attention,
-    attention_figures,
     parse_unit,
     rank_abc,
     rank_units,
@@ -24,7 +23,7 @@ from tunesmith.pipeline.neurons import (
     record,
     record_tunes,
 )
-from tunesmith.representations.abc_text import AbcChar
+from tunesmith.representations.abc_char import AbcChar
 
 # "Kesh" in the title: a unit that latched on any K would leave the header too early.
 TUNE = (

@@ -14,7 +14,8 @@ import pytest
 from tests.conftest import run_cli
 from tests.test_neurons import SECOND, TUNE, _assert_real_picture
 from tunesmith.errors import TunesmithError
-from tunesmith.render.plots import layout_text, read_history
+from tunesmith.render.heatmaps import layout_text
+from tunesmith.training.history import read_history
 
 
 @pytest.fixture(scope="module")

@@ -280,13 +280,13 @@ def test_cli_renders_a_folder(tmp_path: Path) -> None:
 
 
 def test_write_samples_renders_beside_each_tune(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from tunesmith.pipeline import sample
-    from tunesmith.representations.abc_text import AbcChar
+    from tunesmith.media import abc_samples as sample
+    from tunesmith.representations.abc_char import AbcChar
     from tunesmith.sampling import Generated, SampleSettings
 
     bodies = ["T:Scale\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|]\n", "T:Nothing\nK:C\n"]
     rep = AbcChar.fit(bodies)
-    monkeypatch.setattr(sample, "generate", lambda *a: [Generated(rep.ids(b), True) for b in bodies])
+    monkeypatch.setattr(sample, "generate_tunes", lambda *a: [Generated(rep.ids(b), True) for b in bodies])
     report = sample.write_samples(
         None, rep, SampleSettings(num=2), tmp_path, render=("wav", "svg"), audio=AudioOptions(synth="builtin")
     )

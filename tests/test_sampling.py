@@ -12,7 +12,7 @@ import torch
 
 from tunesmith import bundle
 from tunesmith.errors import TunesmithError
-from tunesmith.pipeline.sample import write_samples
+from tunesmith.media.abc_samples import write_samples
 from tunesmith.sampling import SampleSettings, filter_logits, generate, unescape
 
 
@@ -119,7 +119,7 @@ def test_write_samples_reports_each_tune(trained_run: Path, tmp_path: Path) -> N
 )
 def test_bad_settings_are_refused(settings: dict, message: str) -> None:
     with pytest.raises(TunesmithError, match=message):
-        SampleSettings(**settings).check(vocab_size=100)
+        SampleSettings(**settings).check()
 
 
 def test_generated_tokens_never_include_start(trained_run: Path) -> None:

@@ -153,7 +153,7 @@ def test_search_retries_a_trial_stopped_with_ctrl_c(
 ) -> None:
     import optuna
 
-    import tunesmith.pipeline.sweep as sweep
+    import tunesmith.pipeline.sweep_runs as sweep  # where one run is trained
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt

@@ -55,6 +55,25 @@ def test_cached_logits_equal_a_full_pass() -> None:
             assert (step - full[rows, t]).abs().max() < 1e-5, t
 
 
+def test_attention_maps_are_the_weights_the_forward_pass_uses() -> None:
+    """The declared hook: causal distributions per layer and head, and the explicit pass gives forward's logits."""
+    model = _model()
+    tokens = torch.randint(0, 40, (2, 30))
+    outputs: list[torch.Tensor] = []
+    hook = model.blocks[-1].register_forward_hook(lambda _m, _a, out: outputs.append(out))
+    with torch.no_grad():
+        maps = model.attention_maps(tokens)
+        logits, _ = model(tokens)
+    hook.remove()
+    assert [tuple(w.shape) for w in maps] == [(2, 4, 30, 30)] * 2
+    for w in maps:
+        torch.testing.assert_close(w.sum(-1), torch.ones(2, 4, 30))
+        assert (w.triu(1) == 0).all()
+    torch.testing.assert_close(model.head(model.norm(outputs[0])), logits, atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="context"):
+        model.attention_maps(torch.zeros(1, 65, dtype=torch.long))
+
+
 def test_sampling_with_and_without_the_cache_gives_the_same_tunes(transformer_run: Path) -> None:
     loaded = bundle.load(transformer_run)
     settings = dict(num=6, batch_size=6, max_length=60, seed=3)

@@ -7,7 +7,9 @@ from fractions import Fraction
 
 import pytest
 
-from tunesmith.metrics.validity import check, check_many, length_of, parse_key, parse_meter, parse_unit, summarize
+from tunesmith.abc_text import parse_key, parse_meter, parse_unit
+from tunesmith.metrics.abc_bars import length_of
+from tunesmith.metrics.validity import check, check_many, summarize
 
 HEAD = "X:1\nT:t\nM:6/8\nL:1/8\nK:G\n"
 

@@ -200,10 +200,6 @@ def validate(cfg: Config) -> None:
         ),
         (1 <= d.shift <= 65536, "data.shift must be between 1 and 65536"),
         (0 <= d.transpose <= 24, "data.transpose must be between 0 and 24 semitones"),
-        (
-            d.transpose == 0 or d.representation == "pianoroll",
-            "data.transpose shifts piano-roll windows; for token data use 'tunesmith prepare --transpose N'",
-        ),
         (0.0 <= m.input_noise <= 10.0, "model.input_noise must be between 0 and 10"),
         (0.0 < t.onset_weight <= 1000.0, "train.onset_weight must be above 0 and at most 1000"),
         (

@@ -186,7 +186,7 @@ class AbcConstraint:
     """Valid ABC by construction for ``abc-char`` models: one per ``generate`` call."""
 
     def __init__(self, rep: TokenRepresentation, primer: str, budget: int):
-        if getattr(rep, "name", "") != "abc-char":
+        if rep.medium != "abc" or rep.unit != "char":  # the grammar walks characters
             raise TunesmithError(f"--constrain needs an abc-char model; this one reads {rep.name}")
         if missing := missing_chars(set(rep.chars)):
             raise TunesmithError(f"--constrain needs the characters {missing!r}, which this model never learned")

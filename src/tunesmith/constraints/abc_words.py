@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from tunesmith.metrics.validity import default_unit, key_fifths, parse_meter
+from tunesmith.abc_text import default_unit, key_fifths, parse_meter
 
 
 class Trie:

@@ -22,7 +22,7 @@ class BuiltinCorpus:
     def files(self) -> list[Path]:
         """The source files: ``.abc`` tunebooks, or for a MIDI corpus the music21 scores it converts."""
         if self.kind == "midi":
-            from tunesmith.corpora.midi import source_files
+            from tunesmith.corpora.midi_builtin import source_files
 
             return source_files(self.name)
         root = music21_corpus_root()

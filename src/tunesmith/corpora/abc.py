@@ -9,7 +9,8 @@ as the ABC standard says. Cleaning is deliberately light and stated:
 - ``T: Title`` becomes ``T:Title`` and trailing spaces go, so the model does not have to
   learn each transcriber's spacing habits.
 
-Every tune that is not kept is counted under one reason.
+Every tune that is not kept is counted under one reason. Splitting and cleaning are plain text work,
+in :mod:`tunesmith.abc_text`; this module reads files and keeps the counts.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tunesmith.abc_text import clean_tune, split_tunebook
 from tunesmith.errors import TunesmithError
 
 ABC_SUFFIXES = (".abc",)
-_FIELD = re.compile(r"^([A-Za-z]):[ \t]*")
-_X_LINE = re.compile(r"^X:", re.MULTILINE)
 
 # Reasons a tune (or a whole file) is skipped; the keys appear in reports and skipped.tsv.
 SKIP_REASONS = {
@@ -88,34 +88,6 @@ def find_abc_files(root: Path) -> list[Path]:
     return find_files(root, ABC_SUFFIXES)
 
 
-def split_tunebook(text: str) -> list[str]:
-    """Raw tunes of a tunebook: each starts at an ``X:`` line; text before the first is dropped."""
-    starts = [m.start() for m in _X_LINE.finditer(text)]
-    return [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=False)]
-
-
-def clean_tune(raw: str, drop_fields: frozenset[str], keep_comments: bool) -> tuple[str, str]:
-    """Return ``(ref, cleaned text)``. The text has no ``X:`` line and ends with a newline."""
-    lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    ref = lines[0][2:].strip()
-    kept: list[str] = []
-    for line in lines[1:]:
-        line = line.rstrip()
-        if not line:
-            if kept:  # a blank line ends the tune
-                break
-            continue
-        if line.startswith("%") and not keep_comments:
-            continue
-        match = _FIELD.match(line)
-        if match:
-            if match.group(1) in drop_fields or match.group(1) == "X":
-                continue
-            line = f"{match.group(1)}:{line[match.end() :]}"
-        kept.append(line)
-    return ref, "".join(line + "\n" for line in kept)
-
-
 def _body_after_key(text: str) -> str | None:
     """The music after the first ``K:`` line, or None if there is no ``K:`` field."""
     match = re.search(r"^K:.*$", text, re.MULTILINE)
@@ -169,18 +141,3 @@ def read_tunes(
                 if max_tunes and len(tunes) >= max_tunes:
                     return tunes, report
     return tunes, report
-
-
-def header_fields(abc: str) -> dict[str, str]:
-    """First value of each header field up to and including ``K:`` (title, meter, key…)."""
-    fields: dict[str, str] = {}
-    for line in abc.split("\n"):
-        match = _FIELD.match(line)
-        if not match:
-            if fields.get("K") is not None:
-                break
-            continue
-        fields.setdefault(match.group(1), line[match.end() :].strip())
-        if match.group(1) == "K":
-            break
-    return fields

@@ -45,7 +45,7 @@ class FrameLoader(WindowLoader):
         transpose: int = 0,
     ):
         super().__init__(stream, sampler)
-        if transpose and not hasattr(representation, "transpose"):
+        if transpose and not representation.can_transpose:
             raise TunesmithError(f"data.transpose: '{representation.name}' frames cannot be transposed; set it to 0")
         if not 0 <= transpose <= MAX_TRANSPOSE:
             raise TunesmithError(f"data.transpose {transpose} is out of range: choose 0 (off) to {MAX_TRANSPOSE}")

@@ -7,7 +7,8 @@ Seed 001's generated audio failed in two ways: it *faded away* (energy falling t
 - RMS energy over time in dBFS, in non-overlapping 50 ms windows: ``20·log10(sqrt(mean(x²)))``
   (a full-scale sine reads −3 dBFS), floored at −120 dBFS. Faded = the first window below
   −40 dBFS (its start time in seconds) and the minimum over the continuation.
-- Spectral flux: for STFT magnitudes ``|S_t|`` (Hann window of 1024 samples, hop 256),
+- Spectral flux: for STFT magnitudes ``|S_t|`` (Hann window of 1024 samples, hop 256, frames from
+  sample 0: :func:`tunesmith.stft.analysis_magnitude`, which the spectrogram pictures draw too),
   ``flux_t = ‖|S_t| − |S_{t−1}|‖₂ / (‖|S_t|‖₂ + ‖|S_{t−1}|‖₂)``: 0 for an unchanging spectrum (or
   silence), up to 1 for a completely new one. Stuck = the share of frames with flux under 0.02, and
   the longest such run in seconds. Held notes are near-zero too, so compare with the prime's figures.
@@ -26,10 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from tunesmith.stft import ANALYSIS_HOP, ANALYSIS_N_FFT, analysis_magnitude
+
 SILENCE_DBFS = -40.0
 RMS_WINDOW_SECONDS = 0.05
 DB_FLOOR = -120.0
-N_FFT, HOP = 1024, 256
+N_FFT, HOP = ANALYSIS_N_FFT, ANALYSIS_HOP
 STUCK_FLUX = 0.02
 EPS = 1e-10
 
@@ -49,12 +52,8 @@ def rms_dbfs(wave: np.ndarray, sample_rate: int, window: float = RMS_WINDOW_SECO
 
 def stft_magnitude(wave: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
     """``|STFT|`` as ``(frames, n_fft // 2 + 1)``: Hann window, frames from sample 0 (no centring), the end
-    zero-padded to a whole frame."""
-    x = np.asarray(wave, dtype=np.float64).reshape(-1)
-    n = max(1, 1 + -(-max(0, len(x) - n_fft) // hop))
-    x = np.pad(x, (0, (n - 1) * hop + n_fft - len(x))) if len(x) < (n - 1) * hop + n_fft else x
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop][:n]
-    return np.abs(np.fft.rfft(frames * np.hanning(n_fft + 1)[:-1], axis=1))
+    zero-padded to a whole frame, in float64 (:func:`tunesmith.stft.analysis_magnitude`)."""
+    return analysis_magnitude(wave, n_fft, hop)
 
 
 def spectral_flux(magnitude: np.ndarray) -> np.ndarray:

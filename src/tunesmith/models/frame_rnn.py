@@ -23,10 +23,11 @@ import torch
 from torch import nn
 
 from tunesmith.models import register
+from tunesmith.models.base import SequenceModel
 from tunesmith.models.rnn import CELLS, State, cell_step, select_state
 
 
-class FrameRNN(nn.Module):
+class FrameRNN(SequenceModel):
     """``out, state = model(frames, state)``: frames ``(batch, time, frame_dim)`` float → out, same shape."""
 
     def __init__(

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import _VF, nn
 
 from tunesmith.models import register
+from tunesmith.models.base import SequenceModel
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -52,7 +53,9 @@ def cat_states(states: list[State]) -> State:
     return torch.cat(states, 1)
 
 
-class RecurrentLM(nn.Module):
+class RecurrentLM(SequenceModel):
+    can_refill = True  # rows of a recurrent state are independent: a freed row takes the next tune
+
     def __init__(
         self,
         vocab_size: int,

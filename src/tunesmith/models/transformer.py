@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tunesmith.models import register
+from tunesmith.models.base import SequenceModel
 
 
 def rotary(x: torch.Tensor, start: int, base: float = 10000.0) -> torch.Tensor:
@@ -32,6 +33,16 @@ def rotary(x: torch.Tensor, start: int, base: float = 10000.0) -> torch.Tensor:
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     x1, x2 = x[..., :half], x[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weights, output) of causal attention with the weights kept: softmax(q·kᵀ/√d) under the causal mask,
+    in float32, times ``v``. What ``scaled_dot_product_attention(is_causal=True)`` computes, unfused."""
+    t = q.size(-2)
+    scores = (q.float() @ k.float().transpose(-1, -2)) / math.sqrt(q.size(-1))
+    causal = torch.ones(t, t, dtype=torch.bool, device=q.device).tril()
+    weights = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1)
+    return weights, weights.to(v.dtype) @ v
 
 
 @dataclass
@@ -74,12 +85,21 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim), nn.Dropout(dropout))
         self.drop = nn.Dropout(dropout)
 
-    def attend(self, x: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
+    def attend(
+        self, x: torch.Tensor, cache: KVCache | None, layer: int, maps: list[torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """Self-attention of the (normed) input; with ``maps`` (no cache), the weights are made explicit and
+        appended there, since the fused kernel does not return them."""
         b, t, d = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         start = cache.position if cache is not None else 0
         q, k = rotary(q, start), rotary(k, start)
-        if cache is None:  # no dropout on the attention weights: it would force the slow unfused path on a CPU
+        if maps is not None:
+            if cache is not None:
+                raise ValueError("attention maps are read over a whole sequence, without a cache")
+            weights, out = causal_attention(q, k, v)
+            maps.append(weights)
+        elif cache is None:  # no dropout on the attention weights: it would force the slow unfused path on a CPU
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
             past = cache.length
@@ -95,12 +115,14 @@ class Block(nn.Module):
                 out = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
         return self.drop(self.proj(out.transpose(1, 2).reshape(b, t, d)))
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
-        x = x + self.attend(self.norm1(x), cache, layer)
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None, layer: int, maps: list[torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        x = x + self.attend(self.norm1(x), cache, layer, maps)
         return x + self.mlp(self.norm2(x))
 
 
-class TransformerLM(nn.Module):
+class TransformerLM(SequenceModel):
     def __init__(
         self, vocab_size: int, dim: int = 256, layers: int = 4, heads: int = 8, context: int = 768, dropout: float = 0.1
     ):
@@ -163,6 +185,21 @@ class TransformerLM(nn.Module):
         state.rows = rows
         return logits[rows], state
 
+    def attention_maps(self, inputs: torch.Tensor) -> list[torch.Tensor]:
+        """The attention weights of every layer over ``inputs`` (batch, time) token ids (frames for a frame
+        model), without a cache: one tensor (batch, heads, time, time) per layer, row = query, column = key.
+
+        The blocks run with their weights made explicit (the fused kernel keeps them to itself), so these
+        are the weights this pass really computed its outputs with; they match ``forward``'s outputs to
+        float rounding. For the neuron and attention plots, which must not re-derive the model."""
+        if inputs.size(1) > self.context:
+            raise ValueError(f"{inputs.size(1)} positions exceed the model's context of {self.context}")
+        maps: list[torch.Tensor] = []
+        x = self.drop(self.embed(inputs))
+        for layer, block in enumerate(self.blocks):
+            x = block(x, None, layer, maps)
+        return maps
+
     def step(self, tokens: torch.Tensor, state: KVCache) -> tuple[torch.Tensor, KVCache]:
         """Logits for one new token per sequence, ``tokens`` shaped ``(batch,)``; for sampling."""
         logits, state = self(tokens[:, None], state)
@@ -189,7 +226,7 @@ class TransformerLM(nn.Module):
         )
 
 
-class Uncached(nn.Module):
+class Uncached(SequenceModel):
     """The same model sampled without a cache: every step re-reads the whole tune so far.
 
     Only for measuring what the cache is worth and for checking that it changes nothing.

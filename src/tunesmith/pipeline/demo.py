@@ -9,8 +9,8 @@ from typing import Any
 
 from tunesmith.data import PreparedData
 from tunesmith.errors import TunesmithError
+from tunesmith.media.abc_samples import write_samples
 from tunesmith.pipeline.prepare import prepare
-from tunesmith.pipeline.sample import write_samples
 from tunesmith.pipeline.train import train
 from tunesmith.sampling import SampleSettings
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,21 +37,14 @@ from typing import Any
 
 import numpy as np
 
+from tunesmith import media
 from tunesmith.errors import TunesmithError
-from tunesmith.metrics.distributions import Comparison, compare
-from tunesmith.metrics.features import FEATURES, POLYPHONIC_ONLY, features, piece_notes
-from tunesmith.metrics.novelty import (
-    MAX_CORPUS_TOKENS,
-    NoveltySettings,
-    PieceNovelty,
-    bar_tokens,
-    compare_runs,
-    note_tokens,
-    piece_novelty,
-)
+from tunesmith.metrics.distributions import compare
+from tunesmith.metrics.features import FEATURES, POLYPHONIC_ONLY, features
+from tunesmith.metrics.novelty import MAX_CORPUS_TOKENS, NoveltySettings, compare_runs, note_tokens, piece_novelty
 from tunesmith.metrics.novelty import summarize as summarize_novelty
-from tunesmith.representations import FrameRepresentation, Representation
-from tunesmith.representations.midi_tokens import Notes
+from tunesmith.metrics.pieces import Group, Piece
+from tunesmith.representations import FrameRepresentation
 
 DEFAULT_TEMPERATURES = (0.5, 1.0, 2.0)
 MAX_NUM = 2000
@@ -75,48 +67,21 @@ class EvaluateSettings:
     novelty: NoveltySettings = field(default_factory=NoveltySettings)
 
     def check(self) -> None:
+        from tunesmith.sampling import SampleSettings
+
         if not 1 <= self.num <= MAX_NUM:
             raise TunesmithError(f"--num {self.num} is out of range: choose 1 to {MAX_NUM}")
         if not 1 <= len(self.temperatures) <= MAX_TEMPERATURES:
             raise TunesmithError(f"give 1 to {MAX_TEMPERATURES} --temperature values, not {len(self.temperatures)}")
-        for t in self.temperatures:
-            if not (t > 0 and t <= 100):  # also refuses NaN
-                raise TunesmithError(f"--temperature {t} is out of range: above 0 and at most 100")
+        for t in self.temperatures:  # the sampler's own checks: temperature (NaN too), length, batch size
+            SampleSettings(temperature=t, max_length=self.max_length, batch_size=self.batch_size).check()
         if len(set(self.temperatures)) != len(self.temperatures):
             raise TunesmithError("each --temperature may be given once")
         if not 0 <= self.seed < 2**31:
             raise TunesmithError(f"--seed {self.seed} must be between 0 and {2**31 - 1}")
-        if not 1 <= self.max_length <= 20000:
-            raise TunesmithError(f"--max-length {self.max_length} is out of range: choose 1 to 20000")
-        if not 1 <= self.batch_size <= 1024:
-            raise TunesmithError(f"--batch-size {self.batch_size} is out of range: choose 1 to 1024")
         if not 0 <= self.max_batches <= 1_000_000:
             raise TunesmithError(f"--max-batches {self.max_batches} must be between 0 (all) and 1000000")
         self.novelty.check()
-
-
-@dataclass
-class Piece:
-    """One piece of a group: its notes (None if it has none to read), ABC text, and its JSON record."""
-
-    notes: Notes | None
-    text: str | None = None
-    record: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Group:
-    """Pieces evaluated together: the samples at one temperature, or a draw of real pieces."""
-
-    name: str
-    temperature: float | None
-    pieces: list[Piece]
-    validity: dict[str, float | None] = field(default_factory=dict)
-    seconds: float = 0.0
-    values: dict[str, np.ndarray] = field(default_factory=dict)  # feature → one value per piece
-    comparisons: dict[str, Comparison] = field(default_factory=dict)  # against the training draw
-    novelty: list[PieceNovelty] = field(default_factory=list)
-    folder: str | None = None  # where its files were written, relative to the report
 
 
 @dataclass
@@ -146,20 +111,6 @@ def data_folder(model_path: Path, kind: str, data: Path | None) -> Path:
     return Path(recorded)
 
 
-def note_kind(rep: Representation) -> tuple[str | None, str]:
-    """("abc" | "midi" | None, why not) — which note pipeline a representation's samples take."""
-    from tunesmith.pipeline.sample_midi import is_midi
-    from tunesmith.representations import is_audio
-
-    if rep.name == "abc-char":
-        return "abc", ""
-    if is_audio(rep):
-        return None, f"not applicable: '{rep.name}' is audio, which has no notes to count"
-    if is_midi(rep):
-        return "midi", ""
-    return None, f"not applicable: '{rep.name}' does not decode to notes"
-
-
 def original_pieces(data: Any, split: str) -> np.ndarray:
     """Indices of the split's pieces that are not augmentation copies (see the module docstring)."""
     count = len(data.offsets(split)) - 1
@@ -186,49 +137,10 @@ def source_names(data: Any, split: str) -> list[str] | None:
         return None
 
 
-def tunebook_notes(texts: list[str]) -> list[Notes | None]:
-    """The melody notes of many ABC tunes from a single abc2midi run over one tunebook (0.6 s for
-    the 11,600 folk training tunes, where one process per tune takes minutes). A tune abc2midi
-    cannot convert gives None; if abc2midi crashes, the tunes it did not reach go one by one."""
-    from tunesmith.render.midi import convert_tunebook
-
-    with tempfile.TemporaryDirectory(prefix="tunesmith-book-") as tmp:
-        return [_read_melody(path) if path else None for path in convert_tunebook(texts, Path(tmp))]
-
-
-def _read_melody(path: Path) -> Notes | None:
-    """The melody of a MIDI file abc2midi wrote; None for one symusic cannot read or without notes."""
-    import symusic
-
-    try:
-        return _melody(symusic.Score(str(path)))
-    except Exception:  # symusic raises plain RuntimeError/ValueError on bad MIDI
-        return None
-
-
-def _melody(score: Any) -> Notes | None:
-    notes = piece_notes(score, melody_only=True)
-    return notes if len(notes) else None
-
-
-def _notes(score: Any) -> Notes | None:
-    notes = piece_notes(score)
-    return notes if len(notes) else None
-
-
-def real_pieces(data: Any, split: str, indices: np.ndarray, kind: str) -> list[Piece]:
-    """Pieces of a prepared split as the samples are read: ABC text converted by abc2midi, or the
-    representation's decoder (so a training piece is quantised exactly as a generated one)."""
-    rep = data.representation
-    sequences = data.sequences(split)
-    if kind == "abc":
-        texts = [rep.decode(sequences[i]) for i in indices]
-        return [Piece(n, t) for n, t in zip(tunebook_notes(texts), texts, strict=True)]
-    pieces = []
-    for i in indices:
-        array = rep.to_model(np.asarray(sequences[i])) if isinstance(rep, FrameRepresentation) else sequences[i]
-        pieces.append(Piece(_notes(rep.decode(array))))
-    return pieces
+def real_pieces(data: Any, split: str, indices: np.ndarray) -> list[Piece]:
+    """Pieces of a prepared split read as its medium reads the samples (so a training piece is quantised
+    exactly as a generated one)."""
+    return media.of(data.representation).real_pieces(data, split, indices)
 
 
 # -- samples -----------------------------------------------------------------------------------
@@ -250,107 +162,6 @@ def _chunks(settings: EvaluateSettings, temperature: float) -> list[Any]:
     ]
 
 
-def _clear(folder: Path, suffixes: tuple[str, ...]) -> None:
-    """Files an earlier evaluation left here must not pass for this one's."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in folder.iterdir():
-        if path.suffix in suffixes and path.stem.isdigit():
-            path.unlink()
-
-
-def abc_samples(loaded: Any, settings: EvaluateSettings, temperature: float, folder: Path) -> Group:
-    """Sample ABC tunes, write ``NNN.abc`` (and ``NNN.mid`` where abc2midi converts), check each."""
-
-    from tunesmith.metrics.validity import check, summarize
-    from tunesmith.pipeline.sample import tune_text
-    from tunesmith.render.midi import convert_many
-    from tunesmith.sampling import generate
-
-    started = time.perf_counter()
-    _clear(folder, (".abc", ".mid"))
-    generated = [
-        g for chunk in _chunks(settings, temperature) for g in generate(loaded.model, loaded.representation, chunk)
-    ]
-    width = max(3, len(str(settings.num)))
-    names = [f"{i + 1:0{width}d}" for i in range(len(generated))]
-    texts = [tune_text(loaded.representation, g.tokens, i + 1) for i, g in enumerate(generated)]
-    for name, text in zip(names, texts, strict=True):
-        (folder / f"{name}.abc").write_text(text, encoding="utf-8")
-    conversions = convert_many(texts, [folder / f"{n}.mid" for n in names])
-    reports = [check(t, ended=g.ended, conversion=c) for t, g, c in zip(texts, generated, conversions, strict=True)]
-    pieces = []
-    for name, text, g, conv, v in zip(names, texts, generated, conversions, reports, strict=True):
-        notes = _read_melody(folder / f"{name}.mid") if conv.converted else None
-        record = {
-            "file": f"{name}.abc",
-            "length": int(g.tokens.size),
-            "ended": g.ended,
-            "converts": v.converts,
-            "abc2midi_errors": v.abc2midi_errors,
-            "header_ok": v.header_ok,
-            "bars": v.bars,
-            "bars_ok": v.bars_ok,
-            "valid": v.valid,
-        }
-        pieces.append(Piece(notes, text, record))
-    validity = {**summarize(reports), "converts_share": sum(v.converts for v in reports) / len(reports)}
-    return Group(f"T={temperature:g}", temperature, pieces, validity, time.perf_counter() - started)
-
-
-def midi_samples(loaded: Any, settings: EvaluateSettings, temperature: float, folder: Path) -> Group:
-    """Sample MIDI tokens or piano-roll frames, decode and write ``NNN.mid``; count syntax errors."""
-    from tunesmith.pipeline.sample_midi import decode_piece, generate_arrays
-
-    started = time.perf_counter()
-    _clear(folder, (".mid",))
-    rep = loaded.representation
-    onset_weight = loaded.config.train.onset_weight
-    arrays = [
-        a
-        for chunk in _chunks(settings, temperature)
-        for a in generate_arrays(loaded.model, rep, chunk, None, onset_weight)
-    ]
-    width = max(3, len(str(settings.num)))
-    pieces = []
-    for i, (array, ended) in enumerate(arrays):
-        name = f"{i + 1:0{width}d}.mid"
-        score, syntax = decode_piece(rep, array)
-        score.dump_midi(str(folder / name))
-        notes = _notes(score)
-        record: dict[str, Any] = {
-            "file": name,
-            "length": int(len(array)),
-            "ended": bool(ended),
-            "notes": len(notes or []),
-        }
-        if syntax is not None:
-            record.update(tokens=syntax.tokens, syntax_errors=len(syntax.errors))
-        pieces.append(Piece(notes, None, record))
-    n = len(pieces)
-    validity: dict[str, float | None] = {
-        "ended_share": sum(p.record["ended"] for p in pieces) / n,
-        "notes_share": sum(p.notes is not None for p in pieces) / n,
-        "syntax_error_rate": None,
-        "clean_share": None,
-    }
-    if pieces and "syntax_errors" in pieces[0].record:
-        tokens = sum(p.record["tokens"] for p in pieces)
-        validity["syntax_error_rate"] = sum(p.record["syntax_errors"] for p in pieces) / tokens if tokens else 0.0
-        validity["clean_share"] = sum(p.record["syntax_errors"] == 0 for p in pieces) / n
-    return Group(f"T={temperature:g}", temperature, pieces, validity, time.perf_counter() - started)
-
-
-def held_out_abc_validity(pieces: list[Piece]) -> dict[str, float | None]:
-    """The validity shares of real held-out tunes, for the reference row (abc2midi per tune, as for samples)."""
-    from tunesmith.metrics.validity import check_many, summarize
-
-    texts = [f"X:{i + 1}\n{p.text}" for i, p in enumerate(pieces)]
-    reports = check_many(texts)
-    for piece, v in zip(pieces, reports, strict=True):
-        piece.record.update(converts=v.converts, bars=v.bars, bars_ok=v.bars_ok, valid=v.valid)
-    return {**summarize(reports), "converts_share": sum(v.converts for v in reports) / max(1, len(reports))}
-
-
 # -- statistics --------------------------------------------------------------------------------
 
 
@@ -368,7 +179,7 @@ def shown_features(training: Group) -> list[str]:
 
 
 def novelty_of(
-    groups: list[Group], corpus: list[Piece], kind: str, settings: NoveltySettings, seed: int
+    groups: list[Group], corpus: list[Piece], medium: media.Medium, settings: NoveltySettings, seed: int
 ) -> dict[str, Any]:
     """Fill each group's ``novelty`` against the whole training corpus; returns what was compared."""
     tokens = [note_tokens(p.notes) if p.notes is not None else np.zeros(0, np.int64) for p in corpus]
@@ -382,11 +193,7 @@ def novelty_of(
         [note_tokens(p.notes) if p.notes is not None else np.zeros(0, np.int64) for p in queries],
         [tokens[i] for i in used],
     )
-    bar_runs: list[Any] = [None] * len(queries)
-    if kind == "abc":
-        vocabulary: dict[str, int] = {}
-        corpus_bars = [bar_tokens(corpus[i].text or "", vocabulary) for i in used]
-        bar_runs = compare_runs([bar_tokens(p.text or "", vocabulary) for p in queries], corpus_bars)
+    bar_runs: list[Any] = medium.bar_runs(queries, [corpus[i] for i in used]) or [None] * len(queries)
     results = iter(piece_novelty(n, settings, b) for n, b in zip(note_runs, bar_runs, strict=True))
     for group in groups:
         group.novelty = [next(results) for _ in group.pieces]
@@ -516,33 +323,32 @@ def evaluate(
     }
     echo(f"likelihood   {rep.name} model on the held-out split of {folder}")
     report["likelihood"] = {k: _num(v) for k, v in likelihood(loaded, prepared, settings).items()}
-    kind, why = note_kind(rep)
-    report["note_statistics"] = why or None
-    if kind is None:
+    medium = media.of(rep)
+    why = medium.why_no_notes(rep)
+    report["note_statistics"] = why
+    if why is not None:
         report["groups"] = []
         report["seconds"] = round(time.perf_counter() - started, 1)
         return Evaluation(report, [], write_report(report, [], out))
 
     train_index = original_pieces(prepared, "train")
     echo(f"training     reading {len(train_index)} training pieces for novelty and the statistics draw")
-    corpus = real_pieces(prepared, "train", train_index, kind)
+    corpus = medium.real_pieces(prepared, "train", train_index)
     groups: list[Group] = []
     for t in settings.temperatures:
         group_folder = Path("samples") / f"T{t:g}"
         echo(f"sampling     {settings.num} pieces at temperature {t:g} → {out / group_folder}")
-        sample = abc_samples if kind == "abc" else midi_samples
-        group = sample(loaded, settings, t, out / group_folder)
+        group = medium.evaluation_group(loaded, _chunks(settings, t), t, out / group_folder)
         group.folder = str(group_folder)
         groups.append(group)
     n_val = len(prepared.offsets("val")) - 1
     val_index = _draw(n_val, settings.num, settings.seed, 2)
-    held = Group("held-out", None, real_pieces(prepared, "val", val_index, kind))
+    held = Group("held-out", None, medium.real_pieces(prepared, "val", val_index))
     val_names = source_names(prepared, "val")
     for i, piece in zip(val_index, held.pieces, strict=True):
         piece.record["file"] = val_names[i] if val_names and i < len(val_names) else f"validation piece {i}"
         piece.record["index"] = int(i)  # in the validation split
-    if kind == "abc":
-        held.validity = held_out_abc_validity(held.pieces)
+    held.validity = medium.held_out_validity(held.pieces)
     training = Group("training", None, [corpus[i] for i in _draw(len(corpus), settings.num, settings.seed, 1)])
     echo(f"statistics   {len(training.pieces)} training and {len(held.pieces)} held-out pieces as references")
     for group in [*groups, held, training]:
@@ -551,10 +357,10 @@ def evaluate(
     for group in [*groups, held]:
         group.comparisons = {f: compare(training.values[f], group.values[f]) for f in FEATURES}
     echo(f"novelty      every sample against all {len(corpus)} training pieces")
-    novelty_info = novelty_of([*groups, held], corpus, kind, settings.novelty, settings.seed)
+    novelty_info = novelty_of([*groups, held], corpus, medium, settings.novelty, settings.seed)
     names = source_names(prepared, "train")
     report["features"] = {f: {"label": FEATURES[f][0], "unit": FEATURES[f][1]} for f in shown}
-    report["novelty_settings"] = {**settings.novelty.__dict__, "corpus": novelty_info, "kind": kind}
+    report["novelty_settings"] = {**settings.novelty.__dict__, "corpus": novelty_info, "kind": medium.name}
     report["training_draw"] = {
         "pieces": len(training.pieces),
         "with_notes": sum(p.notes is not None for p in training.pieces),

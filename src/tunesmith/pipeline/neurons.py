@@ -1,5 +1,6 @@
-"""What single units of a model do: recurrent activations per character, the units that separate
-an ABC tune's header from its body (and bar lines from notes), and a transformer's attention maps.
+"""What single units of a recurrent model do: activations per character, and the units that separate
+an ABC tune's header from its body (and bar lines from notes). A transformer's attention maps are in
+:mod:`tunesmith.pipeline.attention`.
 
 Seed 002 looked through 150 heat maps by eye to find one neuron that tracks header against body
 (its Figure 20). Here every unit is scored instead, so the interesting ones are found, not guessed:
@@ -21,14 +22,10 @@ Seed 002 looked through 150 heat maps by eye to find one neuron that tracks head
   on a random character of one class exceeds that on one of the other. The score is ``|2·AUC − 1|``
   (1: perfect separation, 0: none, either sign), compared to two decimals; ties go to the unit whose two
   class means lie furthest apart in units of its spread over the whole tune (see :func:`rank_units`).
-- **attention**: ``scaled_dot_product_attention`` does not return its weights, so they are recomputed
-  from each block's own ``qkv`` projection and rotary positions, and the recomputed block output is
-  checked against the model's (``AttentionRecord.max_error``).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +38,6 @@ from torch import nn
 
 from tunesmith.errors import TunesmithError
 from tunesmith.models.rnn import cell_step
-from tunesmith.models.transformer import TransformerLM, rotary
 
 MAX_RECORD = 20000  # characters (or tokens, frames) recorded at once
 MAX_TUNE_BYTES = 1_000_000
@@ -241,53 +237,6 @@ def parse_unit(spec: str) -> str | None:
     return f"{match.group(1) or 'h'}{int(match.group(2))}:{int(match.group(3))}"
 
 
-# --- attention --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class AttentionRecord:
-    weights: np.ndarray  # (layers, heads, T, T): row = query position, column = key position
-    outputs: list[torch.Tensor]  # each block's output, recomputed from the weights
-    model_outputs: list[torch.Tensor]  # each block's output as the model computes it
-    max_error: float  # largest |recomputed − model| over all blocks
-
-
-def block_attention(block: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(weights (batch, heads, T, T), block output) for one pre-norm block, with the weights made
-    explicit: softmax(q·kᵀ/√d) under the causal mask, with the same rotary positions as the model."""
-    h = block.norm1(x)
-    b, t, d = h.shape
-    q, k, v = block.qkv(h).view(b, t, 3, block.heads, d // block.heads).permute(2, 0, 3, 1, 4)
-    q, k = rotary(q, 0), rotary(k, 0)
-    scores = (q.float() @ k.float().transpose(-1, -2)) / math.sqrt(q.size(-1))
-    causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
-    weights = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1)
-    attended = (weights.to(v.dtype) @ v).transpose(1, 2).reshape(b, t, d)
-    x = x + block.drop(block.proj(attended))
-    return weights, x + block.mlp(block.norm2(x))
-
-
-@torch.inference_mode()
-def attention(model: TransformerLM, inputs: torch.Tensor) -> AttentionRecord:
-    """Attention weights of every layer and head over ``inputs`` (token ids ``(T,)`` or frames ``(T, dim)``,
-    at most the model's context), following the model's own path from block to block."""
-    if not isinstance(model, TransformerLM):
-        raise TunesmithError(f"{type(model).__name__} is not a transformer: it has no attention to draw")
-    model = model.eval()
-    inputs = torch.as_tensor(inputs)[: model.context]
-    device = next(model.parameters()).device
-    x = model.drop(model.embed(inputs.to(device)[None]))
-    weights, outputs, own = [], [], []
-    for layer, block in enumerate(model.blocks):
-        w, mine = block_attention(block, x)
-        x = block(x, None, layer)
-        weights.append(w[0].cpu().numpy())
-        outputs.append(mine)
-        own.append(x)
-    error = max(float((a - b).abs().max()) for a, b in zip(outputs, own, strict=True)) if own else 0.0
-    return AttentionRecord(np.stack(weights), outputs, own, error)
-
-
 # --- the figures for a run --------------------------------------------------------------------------------
 
 
@@ -303,7 +252,7 @@ MAX_TUNES = 8
 
 def read_tunes(path: Path | str, count: int) -> list[str]:
     """The first ``count`` tunes of an ABC file, cleaned as the corpus was (no ``X:`` line, no comments)."""
-    from tunesmith.corpora.abc import clean_tune, split_tunebook
+    from tunesmith.abc_text import clean_tune, split_tunebook
 
     path = Path(path)
     if not path.is_file():
@@ -362,7 +311,7 @@ def abc_neuron_figures(
     otherwise that unit (``neuron_h0-21.png``). ``neurons.csv`` lists every unit's scores. Two tunes or
     more keep a unit that merely drifts with position from passing for a header unit. Tunes with no body
     (nothing after a ``K:`` line) give no ranking and, with ``unit`` None, no figure."""
-    from tunesmith.render.plots import text_heatmap_png
+    from tunesmith.render.heatmaps import text_heatmap_png
 
     text, acts = record_tunes(model, rep, tunes)
     rankings = rank_abc(acts, text)
@@ -421,7 +370,7 @@ def raster_figure(
 ) -> Figure:
     """Heat map over positions for a recurrent model without text (MIDI tokens, frames): the 16 hidden units
     that vary most, or the chosen one."""
-    from tunesmith.render.plots import activation_raster_png
+    from tunesmith.render.heatmaps import activation_raster_png
 
     acts = record(model, inputs, prefix=prefix)
     if unit is None:  # hidden states: bounded, and what the next layer reads (cell states mostly drift)
@@ -440,22 +389,3 @@ def raster_figure(
         acts.values[:, columns], [acts.names[c] for c in columns], out / name, title=title, axis=axis
     )
     return Figure("activation heat map", path, title)
-
-
-def attention_figures(
-    model: TransformerLM, inputs: torch.Tensor, labels: list[str] | None, out: Path, axis: str
-) -> list[Figure]:
-    """One heads-averaged map per layer and a grid of every (layer, head)."""
-    from tunesmith.render.plots import attention_heads_png, attention_png
-
-    rec = attention(model, inputs)
-    n = rec.weights.shape[-1]
-    figures = []
-    for layer, w in enumerate(rec.weights):
-        title = f"layer {layer}: attention averaged over {w.shape[0]} heads, first {n} {axis}s"
-        path = attention_png(w.mean(axis=0), out / f"attention_layer{layer}.png", labels=labels, title=title, axis=axis)
-        figures.append(Figure("attention map", path, title))
-    grid = out / "attention_heads.png"
-    title = f"attention per layer (rows) and head (columns), first {n} {axis}s"
-    figures.append(Figure("attention heads", attention_heads_png(rec.weights, grid, title=title), title))
-    return figures

@@ -24,7 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from tunesmith import media
 from tunesmith.errors import TunesmithError
+from tunesmith.pipeline.attention import attention_figures
 from tunesmith.pipeline.neurons import (
     CONTRASTS,
     MAX_RECORD,
@@ -33,12 +35,11 @@ from tunesmith.pipeline.neurons import (
     UnitScore,
     abc_neuron_figures,
     abc_tunes_for,
-    attention_figures,
     parse_unit,
     raster_figure,
 )
-from tunesmith.render.plots import History, learning_curves_png, read_history
-from tunesmith.representations import is_audio
+from tunesmith.render.curves import learning_curves_png
+from tunesmith.training.history import History, read_history
 
 MAX_NUM = 16  # piano rolls or spectrograms per call
 MAX_ATTENTION = 512  # positions in an attention map
@@ -144,7 +145,7 @@ def _piano_rolls(
 
     from tunesmith.render.pianoroll import pianoroll_png
 
-    if is_audio(rep):
+    if not media.of(rep).notes:
         report.skipped.append(("piano rolls", f"{rep.name} is audio: see the spectrograms"))
         return
     files = [] if fresh else _latest_samples(run, ".mid")[:num]
@@ -168,38 +169,18 @@ def _fresh_scores(
     report: PlotReport, model: nn.Module, rep: Any, config: Any, num: int, seed: int
 ) -> list[tuple[Any, str]]:
     """``num`` newly generated pieces as symusic Scores (ABC through abc2midi), with a label each."""
-    import symusic
-
-    from tunesmith.pipeline.sample_midi import decode_piece, generate_arrays, is_midi
     from tunesmith.sampling import SampleSettings
 
     settings = SampleSettings(num=num, seed=seed, max_length=config.train.sample_max_length)
-    if is_midi(rep):
-        arrays = generate_arrays(model, rep, settings, onset_weight=config.train.onset_weight)
-        return [(decode_piece(rep, a)[0], f"generated piece {i} (seed {seed})") for i, (a, _) in enumerate(arrays, 1)]
-    from tunesmith.pipeline.sample import tune_text
-    from tunesmith.render.midi import abc_to_midi
-    from tunesmith.sampling import generate
-
-    scores = []
-    out = report.out
-    for i, made in enumerate(generate(model, rep, settings), 1):
-        text = tune_text(rep, made.tokens, i)
-        (out / f"sample_{i:03d}.abc").write_text(text, encoding="utf-8")
-        midi = out / f"sample_{i:03d}.mid"
-        conversion = abc_to_midi(text, midi)
-        if not conversion.converted:
-            why = conversion.messages[0] if conversion.messages else "no notes"
-            report.skipped.append((f"piano roll of sample_{i:03d}.abc", f"does not convert to MIDI ({why})"))
-            continue
-        scores.append((symusic.Score(str(midi)), f"generated tune {i} (seed {seed})"))
+    scores, skipped = media.of(rep).scores(model, rep, settings, config.train.onset_weight, report.out)
+    report.skipped.extend(skipped)
     return scores
 
 
 def _spectrograms(report: PlotReport, run: Path, rep: Any, num: int) -> None:
-    from tunesmith.render.plots import spectrogram_png
+    from tunesmith.render.wav_plot import wav_spectrogram_png
 
-    if not is_audio(rep):
+    if media.of(rep).notes:
         report.skipped.append(("spectrograms", f"{rep.name} is not an audio representation"))
         return
     wavs = _latest_samples(run, ".wav")[:num]
@@ -208,7 +189,7 @@ def _spectrograms(report: PlotReport, run: Path, rep: Any, num: int) -> None:
         return
     for i, wav in enumerate(wavs, 1):
         label = f"{wav.parent.name}/{wav.name}"
-        path = spectrogram_png(wav, report.out / f"spectrogram_{i:03d}.png", title=f"{run.name}: {label}")
+        path = wav_spectrogram_png(wav, report.out / f"spectrogram_{i:03d}.png", title=f"{run.name}: {label}")
         report.figures.append(Figure("spectrogram", path, label))
 
 
@@ -225,18 +206,18 @@ def _neurons(
     count: int,
 ) -> None:
     from tunesmith.models.transformer import TransformerLM
-    from tunesmith.representations.abc_text import AbcChar
 
     recurrent = isinstance(getattr(model, "rnn", None), nn.RNNBase)
     transformer = isinstance(model, TransformerLM)
     if not (recurrent or transformer):
         report.skipped.append(("neurons", f"{type(model).__name__} is neither recurrent nor a transformer"))
         return
-    if tune is not None and not isinstance(rep, AbcChar):
+    text = rep.kind == "tokens" and rep.reads_text  # one id per character: heat maps over the tune's text
+    if tune is not None and not text:
         raise TunesmithError(f"--tune takes ABC; this run reads {rep.name}")
     if transformer and unit is not None:
         report.skipped.append((f"unit {unit}", "--unit picks a recurrent unit; a transformer gets attention maps"))
-    if isinstance(rep, AbcChar):
+    if text:
         tunes = abc_tunes_for(model, rep, tune, seed, max_length, count)
         book = "\n".join(f"X:{i}\n{t}" for i, t in enumerate(tunes, 1))
         (report.out / "tunes.abc").write_text(book, encoding="utf-8")
@@ -268,14 +249,13 @@ def _generated_inputs(
     model: nn.Module, rep: Any, config: Any, seed: int, max_length: int
 ) -> tuple[torch.Tensor, torch.Tensor | None, str]:
     """A seeded piece for a model without text: (its positions, what precedes them, 'token' or 'frame')."""
-    from tunesmith.pipeline.sample_midi import generate_arrays
     from tunesmith.sampling import SampleSettings
 
     settings = SampleSettings(num=4, seed=seed, max_length=max_length)  # the longest of 4: some stop at once
-    arrays = generate_arrays(model, rep, settings, onset_weight=config.train.onset_weight)
+    arrays = media.of(rep).generate(model, rep, settings, onset_weight=config.train.onset_weight)
     array = max((a for a, _ in arrays), key=len)
     if rep.kind == "frames":
-        start = getattr(rep, "start_frame", lambda: np.zeros(rep.frame_dim, dtype=np.float32))()
+        start = rep.start_frame()
         frames = torch.as_tensor(np.asarray(array, dtype=np.float32))
         return frames, torch.as_tensor(np.asarray(start, dtype=np.float32))[None], "frame"
     return torch.as_tensor(np.asarray(array, dtype=np.int64)), torch.tensor([rep.start_id]), "token"

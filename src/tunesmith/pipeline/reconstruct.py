@@ -28,16 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from tunesmith import models
 from tunesmith.errors import TunesmithError
 from tunesmith.metrics.audio import mel_mse_db, reconstruction_distances
 from tunesmith.representations import Representation
+from tunesmith.sampling.audio import autoencode
 
 MAX_SECONDS = 600.0  # of a file to reconstruct
-PATCHES_PER_BATCH = 64
 
 
 @dataclass
@@ -67,23 +66,10 @@ def check_autoencoder(name: str, rep: Representation, source: Path | str) -> Non
             f"{source} holds a '{name}' model, which predicts the next frame; reconstruct needs an autoencoder "
             f"such as mel-cae (continue audio with 'tunesmith sample {source} --prime-audio FILE')"
         )
-    if not hasattr(rep, "mel_db"):
+    from tunesmith.representations.mel import Mel
+
+    if not isinstance(rep, Mel):  # the autoencoder's patches are mel frames
         raise TunesmithError(f"{source} reads '{rep.name}' frames; reconstruct needs a model of mel frames")
-
-
-@torch.inference_mode()
-def autoencode(model: nn.Module, frames: np.ndarray, patch: int, silence: np.ndarray) -> np.ndarray:
-    """Frames ``(T, n_mels)`` through the autoencoder in patches of ``patch`` frames (the end padded with
-    ``silence``), stitched and cropped back to ``T`` frames."""
-    model = model.eval()
-    t = len(frames)
-    n = max(1, -(-t // patch))
-    padded = np.concatenate([frames, np.repeat(silence[None], n * patch - t, axis=0)]).astype(np.float32)
-    patches = torch.from_numpy(padded.reshape(n, patch, -1))
-    out = [
-        model.decode(model.encode(patches[i : i + PATCHES_PER_BATCH]), patch) for i in range(0, n, PATCHES_PER_BATCH)
-    ]
-    return torch.cat(out).reshape(n * patch, -1)[:t].float().numpy()
 
 
 def reconstruct_wave(

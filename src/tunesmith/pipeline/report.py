@@ -20,6 +20,7 @@ import numpy as np
 from tunesmith.metrics.distributions import bandwidth_floor, density, finite, scott_bandwidth
 from tunesmith.render.png import pyplot as _pyplot
 from tunesmith.render.png import save_png
+from tunesmith.representations import REGISTRY
 
 DPI = 90
 # the few features whose OA the main table shows, with their short column names
@@ -52,7 +53,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def main_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """One row per group (each temperature, then the held-out reference): validity, novelty, a few OAs."""
     groups = report.get("groups") or []
-    abc = report.get("representation") == "abc-char"
+    abc = any("valid_share" in g["validity"] for g in groups)  # ABC tunes are judged valid; other pieces are not
     tokens = any(g["validity"].get("syntax_error_rate") is not None for g in groups)
     oas = [f for f in FEATURE_OAS if f in report.get("features", {})]
     headers = ["group"]
@@ -85,10 +86,16 @@ def main_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def _symbol(report: dict[str, Any]) -> str:
+    """What one id of the report's representation is: "char" for characters, else "token"."""
+    cls = REGISTRY.get(report.get("representation", ""))
+    return cls.unit if cls is not None and cls.kind == "tokens" else "token"
+
+
 def likelihood_rows(report: dict[str, Any]) -> list[list[str]]:
     """(figure, value) rows of the held-out likelihood."""
     lk = report["likelihood"]
-    unit = "char" if report["representation"] == "abc-char" else "token"
+    unit = _symbol(report)
     if lk.get("unit") == "frames":
         names = {"loss": "loss per value", "f1": "F1 of bits", "onset_f1": "onset F1", "precision": "precision"}
         names |= {"recall": "recall", "frames": "frames"}
@@ -238,7 +245,7 @@ def _html_table(headers: list[str], rows: list[list[str]]) -> str:
 def _sections(report: dict[str, Any]) -> list[tuple[str, str, tuple[list[str], list[list[str]]] | None]]:
     """(title, paragraph, table) in report order; markdown and HTML render the same list."""
     s = report["settings"]
-    unit = "characters" if report["representation"] == "abc-char" else report["likelihood"].get("unit")
+    unit = "characters" if _symbol(report) == "char" else report["likelihood"].get("unit")
     sections: list[tuple[str, str, Any]] = [
         (
             "Held-out likelihood",

@@ -13,6 +13,7 @@ from typing import Any
 
 from torch import nn
 
+from tunesmith import media
 from tunesmith.config import BUDGET_KEYS, Config, apply_overrides, differences, load_preset, read_config, save_config
 from tunesmith.data import PreparedData
 from tunesmith.errors import TunesmithError
@@ -75,23 +76,13 @@ def epoch_sample_folders(run: Path) -> list[Path]:
 
 
 def _sample_writer(run: Path, data: PreparedData, config: Config) -> Any:
-    from tunesmith.pipeline.sample import write_samples
-    from tunesmith.pipeline.sample_audio import write_training_samples
-    from tunesmith.pipeline.sample_midi import is_midi, write_midi_samples
-    from tunesmith.representations import is_audio
+    """What a run writes to ``samples/epoch_NNN`` after an epoch: the medium's in-training samples."""
+    medium = media.of(data.representation)
 
     def write(model: nn.Module, epoch: int) -> None:
         t = config.train
         settings = SampleSettings(num=t.sample_count, max_length=t.sample_max_length, seed=t.seed + epoch)
-        folder, rep = run / "samples" / f"epoch_{epoch:03d}", data.representation
-        if is_audio(rep):  # a continuation (or a reconstruction) of the first validation piece: WAV + PNG
-            write_training_samples(model, data, config, settings, folder, extra={"epoch": epoch})
-        elif is_midi(rep):  # MIDI and piano-roll PNG only: audio would slow every epoch down
-            write_midi_samples(
-                model, rep, settings, folder, extra={"epoch": epoch}, render=(), onset_weight=t.onset_weight
-            )
-        else:
-            write_samples(model, rep, settings, folder, extra={"epoch": epoch})
+        medium.training_samples(model, data, config, settings, run / "samples" / f"epoch_{epoch:03d}", epoch)
 
     return write
 
@@ -115,6 +106,10 @@ def train(
         raise TunesmithError(
             f"preset {config.preset} reads '{config.data.representation}' but {data.folder} holds "
             f"'{data.meta.get('representation')}'"
+        )
+    if config.data.transpose and not data.representation.can_transpose:  # only frames that declare it shift
+        raise TunesmithError(
+            "data.transpose shifts piano-roll windows; for token data use 'tunesmith prepare --transpose N'"
         )
     rep_json = json.dumps(data.representation.to_json(), indent=1)
     resume_from: Path | None = None

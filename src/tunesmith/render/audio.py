@@ -9,7 +9,8 @@ with an attack/decay/sustain/release envelope), and says once per process why it
 
 Every render is trimmed to the music plus at most :data:`TAIL_SECONDS` of release and reverb,
 then peak-normalised to :data:`PEAK_DBFS` (-1 dBFS), so files from either synthesizer and from
-any SoundFont play at the same level without clipping.
+any SoundFont play at the same level without clipping. The built-in synthesizer itself is
+:mod:`tunesmith.render.builtin_synth`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tunesmith.errors import TunesmithError
+from tunesmith.render.builtin_synth import builtin_synth
 
 if TYPE_CHECKING:
     import symusic
@@ -305,97 +307,3 @@ def _fluidsynth(score: symusic.Score, sample_rate: int, synth: Synth, end: float
     if rate != sample_rate:
         raise TunesmithError(f"{name}: fluidsynth wrote {rate} Hz instead of {sample_rate} Hz")
     return audio
-
-
-# --- the built-in synthesizer ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Timbre:
-    """One instrument family: harmonic amplitudes and an envelope (seconds)."""
-
-    harmonics: tuple[float, ...]
-    attack: float
-    decay: float  # towards ``sustain``; for plucked/struck sounds the whole note decays with this time
-    sustain: float
-    release: float
-    plucked: bool = False  # decays while held, upper harmonics fading faster
-    vibrato: float = 0.0  # depth as a share of the frequency, at 5.5 Hz
-
-
-_SAW = tuple(1 / k for k in range(1, 13))
-TIMBRES = {
-    "keys": Timbre(tuple(1 / k**1.5 for k in range(1, 9)), 0.004, 0.9, 0.0, 0.15, plucked=True),
-    "bell": Timbre((1.0, 0.0, 0.45, 0.0, 0.25, 0.0, 0.1), 0.002, 1.4, 0.0, 0.4, plucked=True),
-    "organ": Timbre((1.0, 0.6, 0.5, 0.3, 0.25, 0.12, 0.1, 0.05), 0.02, 0.05, 1.0, 0.08),
-    "guitar": Timbre(tuple(1 / k for k in range(1, 10)), 0.003, 0.7, 0.0, 0.12, plucked=True),
-    "strings": Timbre(_SAW, 0.06, 0.15, 0.8, 0.18, vibrato=0.004),
-    "brass": Timbre(tuple(1 / k**0.8 for k in range(1, 11)), 0.04, 0.12, 0.85, 0.12),
-    "reed": Timbre((1.0, 0.1, 0.55, 0.08, 0.35, 0.05, 0.22, 0.03, 0.12), 0.03, 0.1, 0.9, 0.1),
-    "pipe": Timbre((1.0, 0.25, 0.08, 0.04), 0.05, 0.1, 0.9, 0.1, vibrato=0.003),
-}
-_FAMILY = ["keys", "bell", "organ", "guitar", "guitar", "strings", "strings", "brass",
-           "reed", "pipe", "organ", "strings", "organ", "guitar", "bell", "bell"]  # fmt: skip
-_SPECIAL = {109: "reed", 110: "strings", 111: "reed", 21: "reed", 22: "reed", 23: "reed"}
-
-
-def timbre_for(program: int) -> Timbre:
-    """The built-in timbre for a General MIDI program: by family (8 programs each), a few by name."""
-    return TIMBRES[_SPECIAL.get(program, _FAMILY[program // 8])]
-
-
-def _envelope(t: np.ndarray, held: float, tb: Timbre) -> np.ndarray:
-    """Attack, then decay (to the sustain level, or to nothing for plucked sounds) while held, then release."""
-
-    def level(x: np.ndarray) -> np.ndarray:
-        fall = np.exp(-np.maximum(x - tb.attack, 0.0) / tb.decay)
-        return np.minimum(x / tb.attack, 1.0) * (fall if tb.plucked else tb.sustain + (1 - tb.sustain) * fall)
-
-    body, at_off = level(t), float(level(np.array([held]))[0])
-    released = at_off * np.maximum(0.0, 1.0 - (t - held) / tb.release)
-    return np.where(t < held, body, released)
-
-
-def _note_wave(tb: Timbre, pitch: int, held: float, sample_rate: int) -> np.ndarray:
-    """One note at full velocity: harmonics below 90% of Nyquist, shaped by the envelope."""
-    t = np.arange(int((held + tb.release) * sample_rate)) / sample_rate
-    freq = 440.0 * 2 ** ((pitch - 69) / 12)
-    phase = 2 * np.pi * freq * t
-    if tb.vibrato:
-        phase += freq * tb.vibrato / 5.5 * (1 - np.cos(2 * np.pi * 5.5 * t))
-    wave = np.zeros_like(t)
-    for k, amp in enumerate(tb.harmonics, start=1):
-        if k * freq >= sample_rate / 2 * 0.9:
-            break
-        if amp:
-            partial = amp * np.sin(k * phase)
-            if tb.plucked and k > 1:  # upper harmonics of a struck string die away first
-                partial *= np.exp(-t * (k - 1) * 1.5)
-            wave += partial
-    return (wave * _envelope(t, held, tb) / sum(tb.harmonics)).astype(np.float32)
-
-
-def builtin_synth(score: symusic.Score, sample_rate: int) -> np.ndarray:
-    """Additive synthesis of every note (pitch bends and controllers are ignored); drums are noise bursts."""
-    seconds = score.to("second")
-    longest = max((timbre_for(t.program).release for t in seconds.tracks), default=0.5)
-    out = np.zeros(int((seconds.end() + longest + 0.1) * sample_rate) + 1, dtype=np.float32)
-    rng = np.random.default_rng(0)
-    waves: dict[tuple[Timbre, int, int], np.ndarray] = {}
-    for track in seconds.tracks:
-        tb = timbre_for(track.program)
-        for note in track.notes:
-            start = int(note.time * sample_rate)
-            gain = note.velocity / 127
-            if track.is_drum:
-                n = int(0.08 * sample_rate)
-                t = np.arange(n) / sample_rate
-                out[start : start + n] += (0.5 * gain * rng.standard_normal(n) * np.exp(-t / 0.02))[: len(out) - start]
-                continue
-            held = max(float(note.duration), 0.01)
-            key = (tb, note.pitch, round(held * sample_rate))
-            if key not in waves:  # folk tunes repeat the same notes: synthesize each once
-                waves[key] = _note_wave(tb, note.pitch, held, sample_rate)
-            wave = waves[key]
-            out[start : start + len(wave)] += gain * wave[: len(out) - start]
-    return np.repeat(out[:, None], 2, axis=1)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tunesmith.abc_text import split_tunebook
 from tunesmith.errors import TunesmithError
 from tunesmith.render.audio import AUDIO_FORMATS, AudioOptions, apply_options, choose_synth, load_midi, render_audio
 from tunesmith.render.midi import abc_to_midi
@@ -83,8 +84,6 @@ def read_abc(path: Path) -> str:
 
 def split_tunes(text: str, path: Path) -> list[tuple[str, str]]:
     """``(X number, tune text)`` for each tune; a lone tune without an ``X:`` line becomes ``X:1``."""
-    from tunesmith.corpora.abc import split_tunebook
-
     tunes = [(t.split("\n", 1)[0][2:].strip(), t.strip() + "\n") for t in split_tunebook(text)]
     if not tunes and re.search(r"^K:", text, re.MULTILINE):
         tunes = [("1", "X:1\n" + text.strip() + "\n")]
@@ -125,7 +124,7 @@ def render_tune(
     score, midi_error = None, None
     if any(f in AUDIO_FORMATS or f == "mid" for f in formats):
         try:
-            score = load_midi(midi) if midi is not None else _abc_score(abc, name)
+            score = load_midi(midi) if midi is not None else abc_score(abc, name)
         except TunesmithError as exc:
             midi_error = str(exc)
     for fmt in formats:
@@ -144,7 +143,9 @@ def render_tune(
     return report
 
 
-def _abc_score(abc: str, name: str) -> symusic.Score:
+def abc_score(abc: str, name: str) -> symusic.Score:
+    """One ABC tune (with its ``X:`` line) as a symusic score, through abc2midi; a TunesmithError naming
+    ``name`` and abc2midi's first error if it does not convert. The built-in audio corpora render with it."""
     with tempfile.TemporaryDirectory(prefix="tunesmith-render-") as tmp:
         conv = abc_to_midi(abc, Path(tmp) / "tune.mid")
         if conv.converted:

@@ -3,7 +3,8 @@
 Seed 001 judged its models by looking at the spectrogram of the seed followed by what was
 generated, with the boundary in plain sight: a fade shows as darkness, a fixed point as flat
 horizontal bands. Drawn with matplotlib's Agg backend into a PNG (no display needed), in the
-style of :mod:`tunesmith.render.pianoroll`.
+style of :mod:`tunesmith.render.pianoroll`. The STFT is the audio measures' own
+(:func:`tunesmith.stft.analysis_magnitude`: 1024-sample Hann window, hop 256, frames from sample 0).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tunesmith.metrics.audio import HOP, N_FFT, stft_magnitude
 from tunesmith.render.png import save_png
+from tunesmith.stft import ANALYSIS_HOP, analysis_magnitude
 
 DYNAMIC_RANGE_DB = 80.0  # darkest colour: this far below the loudest bin
 
@@ -38,13 +39,13 @@ def spectrogram_png(
 ) -> Path:
     """Draw the log-magnitude STFT of ``wave``; ``mark_seconds`` draws a line there (where a prime ends),
     with "prime" and "continuation" written either side of it."""
-    magnitude = stft_magnitude(wave, N_FFT, HOP)
+    magnitude = analysis_magnitude(wave)  # the view the audio measures (flux, stuck frames) take
     db = 20 * np.log10(np.maximum(magnitude, 1e-10))
     top = float(db.max()) if db.size else 0.0
     seconds = len(wave) / sample_rate
     plt, fig, axes = _figure(seconds)
     ax = axes[0, 0]
-    extent = (0.0, len(magnitude) * HOP / sample_rate, 0.0, sample_rate / 2000)
+    extent = (0.0, len(magnitude) * ANALYSIS_HOP / sample_rate, 0.0, sample_rate / 2000)
     ax.imshow(db.T, origin="lower", aspect="auto", extent=extent, cmap="magma", vmin=top - DYNAMIC_RANGE_DB, vmax=top)
     if mark_seconds is not None:
         ax.axvline(mark_seconds, color="#63b3ed", linewidth=1.5)

@@ -1,16 +1,16 @@
-"""Representations turn music into arrays and back; import this package to register them all."""
+"""Representations turn music into arrays and back; importing this package registers them all.
 
-from tunesmith.representations import (  # noqa: F401  (register them)
-    abc_text,
-    audio_spectral,
-    audio_wave,
-    mel,
-    midi_notes,
-    midi_remi,
-    midi_tsd,
-    pianoroll,
-)
+Every module in this folder that defines a representation registers it with ``@register`` when it is
+imported, and this package imports each of them (in name order), so a new representation is one new
+file here: no list to edit. ``base`` holds the interface; helpers shared by several representations
+(``audio``, ``midi_tokens``, ``miditok_base``) register nothing themselves.
+"""
+
+import importlib
+import pkgutil
+
 from tunesmith.representations.base import (
+    MEDIA,
     REGISTRY,
     FrameRepresentation,
     Representation,
@@ -18,15 +18,10 @@ from tunesmith.representations.base import (
     from_json,
 )
 
-__all__ = ["REGISTRY", "FrameRepresentation", "Representation", "TokenRepresentation", "from_json", "get", "is_audio"]
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
 
-
-def is_audio(rep: Representation) -> bool:
-    """Audio frames or audio tokens: models of these continue sound, not scores."""
-    from tunesmith.representations.audio import AudioRepresentation
-    from tunesmith.representations.audio_wave import AudioMulaw
-
-    return isinstance(rep, (AudioRepresentation, AudioMulaw))
+__all__ = ["MEDIA", "REGISTRY", "FrameRepresentation", "Representation", "TokenRepresentation", "from_json", "get"]
 
 
 def get(name: str) -> type[Representation]:

@@ -7,10 +7,9 @@ itself, and within 2**-11 of its own size (66 dB below it) down to 6e-5: coarser
 near full scale, finer for quiet samples, at half the bytes of float32. Models read float32
 (``to_model``).
 
-The default rate is 16 kHz (:data:`DEFAULT_SAMPLE_RATE`): it keeps everything up to 8 kHz, the band
-that carries speech and melody (the fundamentals of every orchestral instrument and their first
-harmonics); it is 2.75x less data than CD's 44.1 kHz, so 2.75x more music per training step and per
-gigabyte; and it is what seed 001 could afford to train a frame LSTM on at all.
+The sample rates (:data:`~tunesmith.stft.DEFAULT_SAMPLE_RATE`, 16 kHz by default, and the range a model
+may run at) and the STFT pair live on the ground floor, in :mod:`tunesmith.stft`, which the audio reader
+and the audio measures share.
 
 No audio representation needs corpus statistics: every scaling is fixed (stated in each class), so
 ``fit`` only checks its options and ``prepare`` can stream a corpus in one pass.
@@ -23,7 +22,7 @@ so values sit in the range a mean-squared-error model handles well.
 
 from __future__ import annotations
 
-import functools
+import math
 from abc import abstractmethod
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -32,9 +31,8 @@ import numpy as np
 
 from tunesmith.errors import TunesmithError
 from tunesmith.representations.base import FrameRepresentation
+from tunesmith.stft import istft, stft
 
-DEFAULT_SAMPLE_RATE = 16_000
-SAMPLE_RATES = (8_000, 48_000)  # what a model may run at; a corpus file may be 8-96 kHz and is resampled
 DB_FLOOR = -100.0  # dB; magnitudes below 1e-5 (of a full-scale sine's 0.5) read as the floor
 DB_SCALE = 50.0  # dB per model unit
 AMIN = 10 ** (DB_FLOOR / 20)
@@ -60,67 +58,6 @@ def amplitude_to_db(magnitude: np.ndarray) -> np.ndarray:
 
 def db_to_amplitude(db: np.ndarray) -> np.ndarray:
     return np.power(np.float32(10), np.asarray(db, dtype=np.float32) / np.float32(20)).astype(np.float32)
-
-
-@functools.lru_cache(maxsize=16)
-def window(n_fft: int) -> np.ndarray:
-    """The periodic Hann window (as librosa's and scipy's ``get_window("hann", n, fftbins=True)``)."""
-    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
-
-
-def window_sum(n_fft: int) -> float:
-    """Sum of the analysis window: dividing the STFT by it makes a full-scale sine read 0.5."""
-    return float(window(n_fft).sum(dtype=np.float64))
-
-
-# --- the STFT pair ------------------------------------------------------------------------------
-# librosa's stft/istft with center=True and zero padding, computed the same way (tests compare them),
-# but with the window's overlap-add normalisation computed once per length and the overlap-add done
-# as ceil(n_fft / hop) vector additions: Griffin-Lim calls both 32 times a decode, and this makes the
-# mel decode 2 to 3x faster than with librosa.griffinlim.
-
-
-def stft(wave: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Complex STFT ``(T, n_fft/2 + 1)``, ``T = 1 + len(wave) // hop``: centred frames (``n_fft/2``
-    zeros each side), periodic Hann window, not normalised."""
-    import scipy.fft
-
-    padded = np.pad(np.asarray(wave, dtype=np.float32), n_fft // 2)
-    if len(padded) < n_fft:
-        padded = np.pad(padded, (0, n_fft - len(padded)))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
-    return scipy.fft.rfft(frames * window(n_fft), axis=-1).astype(np.complex64, copy=False)
-
-
-@functools.lru_cache(maxsize=2)  # Griffin-Lim asks for one length over and over; long ones are big
-def _overlap_norm(n_fft: int, hop: int, frames: int) -> np.ndarray:
-    """1 / (overlap-added squared window), 1 where that sum is about 0 (the ends of a short signal)."""
-    total = _overlap_add(np.broadcast_to(window(n_fft) ** 2, (frames, n_fft)), hop)
-    tiny = np.finfo(np.float32).tiny
-    return np.where(total > tiny, 1.0 / np.maximum(total, tiny), 1.0).astype(np.float32)
-
-
-def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
-    """Frames ``(T, n)`` placed every ``hop`` samples and summed: ``(T - 1) * hop + n`` samples."""
-    count, n = frames.shape
-    parts = -(-n // hop)
-    blocks = np.zeros((count, parts * hop), dtype=np.float32)
-    blocks[:, :n] = frames
-    blocks = blocks.reshape(count, parts, hop)
-    out = np.zeros((count + parts - 1, hop), dtype=np.float32)
-    for j in range(parts):
-        out[j : j + count] += blocks[:, j]
-    return out.reshape(-1)[: (count - 1) * hop + n]
-
-
-def istft(spec: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray:
-    """The inverse of :func:`stft` (least-squares overlap-add, as librosa's istft): ``length`` samples."""
-    import scipy.fft
-
-    frames = scipy.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False) * window(n_fft)
-    wave = _overlap_add(frames, hop) * _overlap_norm(n_fft, hop, len(spec))
-    wave = wave[n_fft // 2 :][:length]
-    return np.pad(wave, (0, length - len(wave))) if len(wave) < length else wave
 
 
 def griffin_lim(
@@ -162,13 +99,6 @@ def check_int(state: dict[str, Any], key: str) -> int:
     return value
 
 
-def check_sample_rate(sample_rate: int) -> int:
-    lo, hi = SAMPLE_RATES
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or not lo <= sample_rate <= hi:
-        raise TunesmithError(f"sample rate {sample_rate!r} is out of range: choose {lo} to {hi} Hz")
-    return int(sample_rate)
-
-
 def check_wave(wave: np.ndarray, what: str = "wave") -> np.ndarray:
     """A 1-D float32 wave with finite samples; anything else is a TunesmithError naming ``what``."""
     wave = np.asarray(wave)
@@ -180,6 +110,15 @@ def check_wave(wave: np.ndarray, what: str = "wave") -> np.ndarray:
     if not np.isfinite(wave).all():
         raise TunesmithError(f"{what} holds NaN or infinite samples")
     return wave
+
+
+def wrap(angle: Any) -> Any:
+    """Angles in radians (a torch tensor) moved into (−π, π], the range phase columns are stored in (the
+    principal value; −π, which atan2 may give, becomes π). Training's phase loss and the sampler share it."""
+    import torch
+
+    wrapped = torch.atan2(torch.sin(angle), torch.cos(angle))
+    return torch.where(wrapped <= -math.pi, torch.full_like(wrapped, math.pi), wrapped)
 
 
 def pad_to(wave: np.ndarray, multiple: int) -> np.ndarray:
@@ -196,10 +135,17 @@ class AudioRepresentation(FrameRepresentation):
     in [-1, 1]. ``loss`` tells training which objective fits: "mse" or "spectral".
     """
 
+    medium = "audio"
     loss: ClassVar[str]
     OPTIONS: ClassVar[tuple[str, ...]]  # the keyword options of __init__, which fit() accepts too
     sample_rate: int
     hop: int
+    n_fft: int = 0  # an STFT's window, for representations that take one (its last frames reach past the wave)
+    phase_columns: slice | None = None  # columns holding phase (wrapped, not clipped, when fed back)
+
+    def frames_db(self, frames: np.ndarray) -> np.ndarray:
+        """Frames on a decibel scale for pictures; frames that are not spectra are drawn as they are."""
+        return frames
 
     @classmethod
     def fit(cls, items: Iterable[Any] = (), **options: Any) -> AudioRepresentation:

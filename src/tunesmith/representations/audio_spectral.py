@@ -30,21 +30,17 @@ import numpy as np
 
 from tunesmith.errors import TunesmithError
 from tunesmith.representations.audio import (
-    DEFAULT_SAMPLE_RATE,
     AudioRepresentation,
     amplitude_to_db,
-    check_sample_rate,
     check_wave,
     db_to_amplitude,
     db_to_unit,
     griffin_lim,
-    istft,
     pad_to,
-    stft,
     unit_to_db,
-    window_sum,
 )
 from tunesmith.representations.base import register
+from tunesmith.stft import DEFAULT_SAMPLE_RATE, check_sample_rate, istft, stft, window_sum
 
 FFT_SIZES = (16, 8192)
 PHASES = ("model", "griffinlim")

@@ -30,15 +30,14 @@ import numpy as np
 
 from tunesmith.errors import TunesmithError
 from tunesmith.representations.audio import (
-    DEFAULT_SAMPLE_RATE,
     STATE_VERSION,
     AudioRepresentation,
     check_int,
-    check_sample_rate,
     check_wave,
     pad_to,
 )
 from tunesmith.representations.base import TokenRepresentation, register
+from tunesmith.stft import DEFAULT_SAMPLE_RATE, check_sample_rate
 
 MAX_FRAME_SIZE = 16_384
 MAX_LEVELS = 65_534  # levels + 2 markers must fit in uint16
@@ -78,6 +77,7 @@ class AudioWave(AudioRepresentation):
 @register
 class AudioMulaw(TokenRepresentation):
     name = "audio-mulaw"
+    medium = "audio"
 
     def __init__(self, sample_rate: int = DEFAULT_SAMPLE_RATE, levels: int = 256, companding: str = "mulaw"):
         self.sample_rate = check_sample_rate(sample_rate)

@@ -23,9 +23,20 @@ def register(cls: type[Representation]) -> type[Representation]:
     return cls
 
 
+MEDIA = ("abc", "midi", "audio")  # what a representation's pieces are, whatever its arrays look like
+
+
 class Representation(ABC):
+    """Music in, arrays out, and back. ``kind`` says what the model reads (token ids or frames), ``medium``
+    what the music is (ABC text, MIDI scores, audio): the sampler asks the first, every workflow the second
+    (through :func:`tunesmith.media.of`), so no code above this layer tests names to find out."""
+
     name: ClassVar[str]
     kind: ClassVar[str]  # "tokens" (a vocabulary) or "frames" (vectors)
+    medium: ClassVar[str]  # one of MEDIA
+    unit: ClassVar[str]
+    learns_merges: ClassVar[bool] = False  # fit(..., vocab_size=N) trains BPE merges (MidiTok's schemes)
+    can_transpose: ClassVar[bool] = False  # frames: ``transpose(frames, shift)`` works (training-time augmentation)
 
     @classmethod
     @abstractmethod
@@ -56,12 +67,18 @@ class TokenRepresentation(Representation):
     """A representation whose arrays are integer token ids with start and end markers."""
 
     kind = "tokens"
+    unit: ClassVar[str] = "token"  # what one id is, as loss units and speeds name it ("char" for characters)
+    reads_text: ClassVar[bool] = False  # one id per character of text: ``ids(text)`` reads a text primer
     start_id: int
     end_id: int
 
     @property
     @abstractmethod
     def vocab_size(self) -> int: ...
+
+    def ids(self, text: str, what: str = "text") -> np.ndarray:
+        """A text primer as ids (no markers). Only text representations read text; the rest refuse."""
+        raise TunesmithError(f"{what} is text; this {self.name} model reads no text primer")
 
     @property
     def dtype(self) -> np.dtype:
@@ -79,6 +96,7 @@ class FrameRepresentation(Representation):
     """
 
     kind = "frames"
+    unit: ClassVar[str] = "bit"  # what one predicted value is, for a loss per value
     loss: ClassVar[str]
 
     @property
@@ -93,6 +111,24 @@ class FrameRepresentation(Representation):
     @abstractmethod
     def to_model(self, stored: np.ndarray) -> np.ndarray:
         """Stored rows ``(T, width)`` → float32 frames ``(T, frame_dim)``."""
+
+    # Hooks the frame sampler and the loaders call; the defaults suit frames with no markers.
+    end_index: int | None = None  # the column whose 1 ends a piece, if the frames have one
+
+    def start_frame(self) -> np.ndarray:
+        """The frame fed first, before any primer: silence by default."""
+        return np.zeros(self.frame_dim, dtype=np.float32)
+
+    def tidy(self, bits: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """Drawn on/off frames made to look encoded (``bce`` frames); as they are by default."""
+        return bits.astype(np.uint8)
+
+    def onset_mask(self) -> np.ndarray | None:
+        """Columns that hold onsets (a trained onset weight is taken back out there), or None."""
+        return None
+
+    def transpose(self, frames: np.ndarray, shift: int) -> np.ndarray:
+        raise TunesmithError(f"data.transpose: '{self.name}' frames cannot be transposed; set it to 0")
 
 
 def from_json(data: dict[str, Any]) -> Representation:

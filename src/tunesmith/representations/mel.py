@@ -23,21 +23,18 @@ import numpy as np
 
 from tunesmith.errors import TunesmithError
 from tunesmith.representations.audio import (
-    DEFAULT_SAMPLE_RATE,
     AudioRepresentation,
     amplitude_to_db,
-    check_sample_rate,
     check_wave,
     db_to_amplitude,
     db_to_unit,
     griffin_lim,
     pad_to,
-    stft,
     unit_to_db,
-    window_sum,
 )
 from tunesmith.representations.audio_spectral import check_stft
 from tunesmith.representations.base import register
+from tunesmith.stft import DEFAULT_SAMPLE_RATE, check_sample_rate, stft, window_sum
 
 MEL_BANDS = (8, 256)
 

@@ -100,6 +100,12 @@ def build_score(notes: Notes, name: str = "music") -> Any:
 class MidiTokenRepresentation(TokenRepresentation):
     """Base of ``midi-notes``, ``midi-remi`` and ``midi-tsd``: a Score ↔ token ids, plus ``check``."""
 
+    medium = "midi"
+
+    def tokenizer_file(self) -> dict[str, Any] | None:
+        """A tokenizer configuration other tools read (MidiTok's ``tokenizer.json``), if there is one."""
+        return None
+
     @abstractmethod
     def encode(self, item: Any) -> np.ndarray:
         """A symusic Score as ids between <start> and <end>."""

@@ -76,6 +76,11 @@ class MidiTokScheme(MidiTokenRepresentation):
         vocab = self.tokenizer.vocab
         self.start_id, self.end_id, self.pad_id = vocab["BOS_None"], vocab["EOS_None"], vocab["PAD_None"]
 
+    learns_merges = True
+
+    def tokenizer_file(self) -> dict[str, Any] | None:
+        return self.params
+
     @classmethod
     def fit(cls, items: list[Any], vocab_size: int = 0, **_: Any) -> MidiTokScheme:
         """The default configuration; with ``vocab_size`` above the base vocabulary, BPE merges learned on ``items``."""

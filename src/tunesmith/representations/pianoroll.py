@@ -55,6 +55,8 @@ def _notes(score: symusic.Score) -> dict[str, np.ndarray]:
 @register
 class PianoRoll(FrameRepresentation):
     name = "pianoroll"
+    medium = "midi"  # score frames: they decode to notes
+    can_transpose = True
     loss = "bce"
 
     def __init__(self, steps_per_quarter: int = 4, low: int = 0, high: int = 127):

@@ -22,23 +22,16 @@ The ``spectral`` frame loss (representation ``audio-spectral``) is the magnitude
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
 from tunesmith.config import PHASE_LOSSES
+from tunesmith.representations.audio import wrap  # noqa: F401  (re-exported: the phase loss and its tests use it)
 
 
 def phase_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``1 − cos(a − b)`` elementwise: 2·sin²((a − b)/2), seed 001's circular distance (times two)."""
     return 1.0 - torch.cos(a - b)
-
-
-def wrap(angle: torch.Tensor) -> torch.Tensor:
-    """Angles in radians moved into (−π, π] (the principal value; −π, which atan2 may give, becomes π)."""
-    wrapped = torch.atan2(torch.sin(angle), torch.cos(angle))
-    return torch.where(wrapped <= -math.pi, torch.full_like(wrapped, math.pi), wrapped)
 
 
 def phase_term(predicted: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:

@@ -114,7 +114,7 @@ class FrameLM(TokenLM):
 
     @classmethod
     def for_representation(cls, config: Config, rep: FrameRepresentation) -> FrameLM:
-        mask = rep.onset_mask() if hasattr(rep, "onset_mask") else None
+        mask = rep.onset_mask()
         columns = (rep.magnitude_columns, rep.phase_columns) if rep.loss == "spectral" else None
         return cls(config, rep.frame_dim, rep.loss, mask, columns)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tunesmith.sampling.settings import MAX_TEMPERATURE
 from tunesmith.web.catalog import ID_PATTERN
 
 MAX_TUNES = 16
@@ -24,7 +25,7 @@ MAX_BODY_BYTES = 16 * 1024
 RULES = {
     "model": "Choose one of the models in the list",
     "num": f"Tunes must be a whole number from 1 to {MAX_TUNES}",
-    "temperature": "Temperature must be above 0 and at most 100",
+    "temperature": f"Temperature must be above 0 and at most {MAX_TEMPERATURE:g}",
     "top_k": f"Top-k must be a whole number from 0 (off) to {MAX_TOP_K}",
     "top_p": "Top-p must be above 0 and at most 1 (1 is off)",
     "primer": f"The primer must be at most {MAX_PRIMER} characters and shorter than the length limit",
@@ -42,7 +43,7 @@ class GenerateRequest(BaseModel):
 
     model: str = Field(pattern=ID_PATTERN, description="A model id from /api/models.")
     num: int = Field(2, ge=1, le=MAX_TUNES, description="How many tunes.")
-    temperature: float = Field(1.0, gt=0, le=100, description="Above 0; lower is safer, higher is wilder.")
+    temperature: float = Field(1.0, gt=0, le=MAX_TEMPERATURE, description="Above 0; lower is safer, higher is wilder.")
     top_k: int = Field(0, ge=0, le=MAX_TOP_K, description="Draw among the K likeliest symbols (0 = all).")
     top_p: float = Field(1.0, gt=0, le=1, description="Draw within this much probability mass (1 = all).")
     primer: str = Field("", max_length=MAX_PRIMER, description="Every tune starts with this, e.g. 'M:6/8\\nK:G\\n'.")

@@ -21,6 +21,9 @@ MAX_CHARS = 65534  # ids must fit in uint16
 @register
 class AbcChar(TokenRepresentation):
     name = "abc-char"
+    medium = "abc"
+    unit = "char"
+    reads_text = True
     start_id = 0
     end_id = 1
 

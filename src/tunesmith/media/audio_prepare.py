@@ -1,4 +1,4 @@
-"""``tunesmith prepare`` for audio: waves → a float16 frame dataset (or a mu-law token one), streamed.
+"""The audio medium's prepare: waves → a float16 frame dataset (or a mu-law token one), streamed.
 
 The split is by file (or built-in piece), seeded, and made *before* any audio is decoded, from the
 list of sources whose headers pass (built-in pieces are not even rendered yet): validation takes the
@@ -23,16 +23,16 @@ import numpy as np
 
 from tunesmith.data.prepared import SplitWriter, write_meta
 from tunesmith.errors import TunesmithError
-from tunesmith.representations import TokenRepresentation
+from tunesmith.representations import REGISTRY, TokenRepresentation
 from tunesmith.representations import get as get_representation
 
-AUDIO_REPRESENTATIONS = ("audio-wave", "audio-mulaw", "audio-spectral", "mel")
 MAX_PIECES = 1_000_000
 
 
 def audio_sources(corpus: str | None, input_path: Path | str | None, max_pieces: int, report: Any) -> tuple[list, dict]:
     """The sources to prepare and where they came from: a built-in corpus, or the user's files or folder."""
-    from tunesmith.corpora.audio import builtin_sources, find_audio_files, user_sources
+    from tunesmith.corpora.audio import find_audio_files, user_sources
+    from tunesmith.media.audio_builtin import builtin_sources
 
     if corpus is not None:
         sources, info = builtin_sources(corpus, report, max_pieces=max_pieces)
@@ -60,11 +60,13 @@ def prepare_audio(
     """Split the sources by file (seeded), then stream each split through the representation into ``out``."""
     from tunesmith.corpora.abc import ReadReport
     from tunesmith.corpora.audio import SKIP_REASONS, read_sources, reason_text
-    from tunesmith.representations.audio import DEFAULT_SAMPLE_RATE
+    from tunesmith.media.audio_builtin import read_builtin
+    from tunesmith.stft import DEFAULT_SAMPLE_RATE
 
     started = time.perf_counter()
-    if representation not in AUDIO_REPRESENTATIONS:
-        raise TunesmithError(f"'{representation}' is not an audio representation: {', '.join(AUDIO_REPRESENTATIONS)}")
+    audio = sorted(n for n, c in REGISTRY.items() if c.medium == "audio")
+    if representation not in audio:
+        raise TunesmithError(f"'{representation}' is not an audio representation: {', '.join(audio)}")
     if not 0 <= max_pieces <= MAX_PIECES:
         raise TunesmithError(f"--max-tunes {max_pieces} must be between 0 (all) and {MAX_PIECES}")
     rate = DEFAULT_SAMPLE_RATE if sample_rate is None else sample_rate
@@ -103,7 +105,11 @@ def prepare_audio(
                 batch = sorted(order[:take])  # corpus order within a split, as the other prepares keep
                 del order[:take]
                 chosen = [sources[i] for i in batch]
-                for piece in read_sources(chosen, rate, report, corpus=corpus, workers=workers, stats=cache):
+                if corpus is None:
+                    pieces = read_sources(chosen, rate, report)
+                else:
+                    pieces = read_builtin(chosen, rate, report, corpus=corpus, workers=workers, stats=cache)
+                for piece in pieces:
                     writer.append(rep.encode(piece.wave))
                     kept.append([piece.source, piece.ref])
                     seconds += piece.seconds

@@ -1,4 +1,4 @@
-"""``tunesmith sample`` for MIDI models: generate, decode, and write ``.mid``, ``.wav`` and a piano-roll ``.png``.
+"""The MIDI medium's samples: generate, decode, and write ``.mid``, ``.wav`` and a piano-roll ``.png``.
 
 Token models (``midi-notes``, ``midi-remi``, ``midi-tsd``) are checked against their grammar
 before decoding: every token out of place is reported with its reason, and the share of such
@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch import nn
 
 from tunesmith.errors import TunesmithError
+from tunesmith.media import numbered
 from tunesmith.render.audio import AudioOptions
 from tunesmith.representations import FrameRepresentation, Representation
-from tunesmith.representations.midi_tokens import MidiTokenRepresentation, score_notes
-from tunesmith.sampling import SampleSettings, generate
+from tunesmith.representations.midi_tokens import score_notes
+from tunesmith.sampling import SampleSettings, generate_arrays
 
 MAX_PRIMER_BARS = 64
 
@@ -34,6 +34,41 @@ class MidiSampleReport:
     unit: str  # "tokens" or "frames"
 
     @property
+    def items(self) -> list[dict[str, Any]]:
+        return self.pieces
+
+    @property
+    def wrote(self) -> str:
+        return f"wrote        {self.out}/  (NNN.mid, NNN.png, NNN.wav; samples.json has each piece's details)"
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        """Size, notes, range and polyphony per piece (and syntax errors for token models)."""
+        tokens = self.unit == "tokens"
+        rows = [
+            [
+                p["file"],
+                p[self.unit],
+                p["notes"],
+                p["quarters"],
+                "-" if p["pitch_range"] is None else "{}-{}".format(*p["pitch_range"]),
+                p["pitch_classes"],
+                p["polyphony"],
+                *([p["syntax_errors"]] if tokens else []),
+            ]
+            for p in self.pieces
+        ]
+        headers = ["file", self.unit, "notes", "quarters", "pitches", "classes", "poly"]
+        return headers + (["syntax"] if tokens else []), rows
+
+    def summary(self) -> str:
+        n = len(self.pieces)
+        line = f"{sum(p['notes'] > 0 for p in self.pieces)}/{n} pieces have notes"
+        if self.unit == "tokens":
+            clean = sum(p["syntax_errors"] == 0 for p in self.pieces)
+            line += f", {clean}/{n} decode with no syntax error; syntax error rate {100 * self.syntax_error_rate:.2f}%"
+        return f"{line}; {self.steps_per_second:,.0f} {self.unit}/s"
+
+    @property
     def syntax_error_rate(self) -> float:
         """Erroneous tokens over all generated tokens (MidiTok's tokenization syntax error rate)."""
         tokens = sum(p["tokens"] for p in self.pieces if "syntax_errors" in p)
@@ -43,13 +78,6 @@ class MidiSampleReport:
     def clean_share(self) -> float:
         """Share of pieces that decode with no syntax error."""
         return sum(p.get("syntax_errors", 0) == 0 for p in self.pieces) / max(1, len(self.pieces))
-
-
-def is_midi(rep: Representation) -> bool:
-    """MIDI tokens or score frames (a piano roll); audio frames are frames too, but decode to sound."""
-    from tunesmith.representations import is_audio
-
-    return isinstance(rep, MidiTokenRepresentation) or (isinstance(rep, FrameRepresentation) and not is_audio(rep))
 
 
 def primer_from_midi(rep: Representation, path: Path | str, bars: int) -> tuple[np.ndarray, float]:
@@ -75,7 +103,7 @@ def primer_from_midi(rep: Representation, path: Path | str, bars: int) -> tuple[
 
 
 def write_midi_samples(
-    model: nn.Module,
+    model: Any,
     rep: Representation,
     settings: SampleSettings,
     out: Path | str,
@@ -96,13 +124,12 @@ def write_midi_samples(
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     frames = isinstance(rep, FrameRepresentation)
+    settings.check_for(rep)
     arrays = generate_arrays(model, rep, settings, primer, onset_weight)
     seconds = time.perf_counter() - started
-    width = max(3, len(str(settings.num)))
     formats = tuple(f for f in render if f not in ("mid", "png"))
     pieces = []
-    for i, (array, ended) in enumerate(arrays):
-        name = f"{i + 1:0{width}d}"
+    for name, (array, ended) in zip(numbered(len(arrays)), arrays, strict=True):
         piece: dict[str, Any] = {"file": f"{name}.mid", rep_unit(rep): int(len(array)), "ended_cleanly": bool(ended)}
         score, syntax = decode_piece(rep, array)
         if syntax is not None:
@@ -128,25 +155,6 @@ def write_midi_samples(
     }
     (out / "samples.json").write_text(json.dumps(summary, indent=2))
     return result
-
-
-def generate_arrays(
-    model: nn.Module,
-    rep: Representation,
-    settings: SampleSettings,
-    primer: np.ndarray | None = None,
-    onset_weight: float = 1.0,
-) -> list[tuple[np.ndarray, bool]]:
-    """(generated array after <start>, ended) per piece: token ids, or frames for a piano roll.
-
-    ``onset_weight`` is the weight the frame model was trained with (``train.onset_weight``); the
-    sampler takes it back out so that draws follow calibrated probabilities."""
-    if isinstance(rep, FrameRepresentation):
-        from tunesmith.frame_sampling import generate_frames
-
-        made = generate_frames(model, rep, settings, primer=primer, onset_weight=onset_weight)
-        return [(g.frames, g.ended) for g in made]
-    return [(g.tokens, g.ended) for g in generate(model, rep, settings, primer_ids=primer)]
 
 
 def decode_piece(rep: Representation, array: np.ndarray) -> tuple[Any, Any]:

@@ -1,4 +1,4 @@
-"""``tunesmith prepare`` for MIDI: scores → a token or piano-roll dataset folder.
+"""The MIDI medium's prepare: scores → a token or piano-roll dataset folder.
 
 The split is by piece and made *before* augmentation, so a transposed copy of a validation
 piece never lands in the training split; only the training split is augmented.
@@ -15,17 +15,18 @@ import numpy as np
 
 from tunesmith.data.prepared import write_meta, write_split
 from tunesmith.errors import TunesmithError
-from tunesmith.representations import FrameRepresentation
+from tunesmith.representations import REGISTRY, FrameRepresentation
 from tunesmith.representations import get as get_representation
+from tunesmith.representations.midi_tokens import MidiTokenRepresentation
 
-MIDI_REPRESENTATIONS = ("midi-notes", "midi-remi", "midi-tsd", "pianoroll")
 MAX_TRANSPOSE = 12
 MAX_VOCAB_SIZE = 65536
 
 
 def read_pieces(corpus: str | None, input_path: Path | str | None, max_pieces: int) -> tuple[list[Any], Any, dict]:
     """Pieces from a built-in MIDI corpus or the user's folder, with the skip report."""
-    from tunesmith.corpora.midi import builtin_pieces, find_midi_files, read_midi_files
+    from tunesmith.corpora.midi import find_midi_files, read_midi_files
+    from tunesmith.corpora.midi_builtin import builtin_pieces
 
     if corpus is not None:
         pieces, report, info = builtin_pieces(corpus, max_pieces=max_pieces)
@@ -64,8 +65,10 @@ def prepare_midi(
         raise TunesmithError(f"--tempo-stretch {tempo_factors} takes up to 8 factors between 0.5 and 2")
     if not 0 <= vocab_size <= MAX_VOCAB_SIZE:
         raise TunesmithError(f"--vocab-size {vocab_size} must be between 0 (no BPE) and {MAX_VOCAB_SIZE}")
-    if vocab_size and representation not in ("midi-remi", "midi-tsd"):
-        raise TunesmithError("--vocab-size (BPE) applies to midi-remi and midi-tsd only")
+    cls = get_representation(representation)
+    if vocab_size and not cls.learns_merges:
+        bpe = [n for n, c in REGISTRY.items() if c.learns_merges]
+        raise TunesmithError(f"--vocab-size (BPE) applies to {' and '.join(sorted(bpe))} only")
     pieces, report, info = read_pieces(corpus, input_path, max_pieces)
     if len(pieces) < 2:
         raise TunesmithError(
@@ -88,7 +91,6 @@ def prepare_midi(
         ),
         "val": [pieces[i] for i in split_of["val"]],
     }
-    cls = get_representation(representation)
     rep = (
         cls.fit([p.score for p in chosen["train"]], vocab_size=vocab_size)
         if vocab_size
@@ -106,8 +108,9 @@ def prepare_midi(
         counts[split] = {"pieces": len(items), unit: n}
         (out / f"{split}_sources.json").write_text(json.dumps([[p.source, p.ref] for p in items]))
     report.write_tsv(out / "skipped.tsv", lambda reason: SKIP_REASONS.get(reason, reason))
-    if hasattr(rep, "params"):  # MidiTok's own file, for people and tools that read it
-        (out / "tokenizer.json").write_text(json.dumps(rep.params, indent=1))
+    tokenizer = rep.tokenizer_file() if isinstance(rep, MidiTokenRepresentation) else None
+    if tokenizer is not None:  # MidiTok's own file, for people and tools that read it
+        (out / "tokenizer.json").write_text(json.dumps(tokenizer, indent=1))
     meta = {
         "source": info.pop("source"),
         "files": report.files,

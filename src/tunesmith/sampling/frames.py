@@ -1,4 +1,4 @@
-"""Batched, seeded sampling from frame models of scores (piano rolls).
+"""The frame loop: batched, seeded sampling from frame models of scores (piano rolls).
 
 All pieces of a batch advance together, one frame per model call. Each piece starts from the
 representation's ``start_frame`` (for a piano roll, an end frame: in the training stream every
@@ -12,10 +12,10 @@ piece follows one), then the optional primer frames, then the model's own frames
   draws follow the calibrated probabilities instead of over-producing notes.
 - ``mse`` frames: the model's outputs are the next frame as they are (a regression predicts a
   mean). Audio continues a prompt instead, drawing around that mean:
-  :func:`tunesmith.pipeline.sample_audio.continue_frames`, which shares :func:`next_outputs`.
+  :func:`tunesmith.sampling.audio.continue_frames`, which shares :func:`next_outputs`.
 
 A piece stops when it draws the representation's end flag (``end_index``; it leaves the batch,
-as finished tunes do in :mod:`tunesmith.sampling`) or at ``max_length`` frames, primer included.
+as finished tunes do in :mod:`tunesmith.sampling.tokens`) or at ``max_length`` frames, primer included.
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from tunesmith.errors import TunesmithError
+from tunesmith.models.base import SequenceModel
 from tunesmith.representations import FrameRepresentation
-from tunesmith.sampling import SampleSettings
-
-FRAME_VOCAB = 10**9  # SampleSettings.check's vocabulary bound does not apply to frames
+from tunesmith.sampling.settings import SampleSettings
 
 
 @dataclass
@@ -41,9 +39,7 @@ class GeneratedFrames:
 
 
 def _check(settings: SampleSettings, rep: FrameRepresentation, primer: np.ndarray | None) -> np.ndarray:
-    settings.check(FRAME_VOCAB)
-    if settings.top_k or settings.top_p < 1.0:
-        raise TunesmithError("--top-k and --top-p choose among tokens; frame models sample each bit (leave them off)")
+    settings.check_for(rep)
     if settings.primer:
         raise TunesmithError("--primer is ABC text; a frame model is primed with frames (e.g. --primer-midi)")
     if primer is None:
@@ -58,18 +54,15 @@ def _check(settings: SampleSettings, rep: FrameRepresentation, primer: np.ndarra
     return primer
 
 
-def next_outputs(model: nn.Module, frame: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
-    """Outputs after one more frame: the model's single-step path where it has one."""
-    if hasattr(model, "step"):
-        out, state = model.step(frame, state)
-        return out.float(), state
-    out, state = model(frame[:, None], state)
-    return out[:, -1].float(), state
+def next_outputs(model: SequenceModel, frame: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
+    """Outputs after one more frame, through the model's single-step path."""
+    out, state = model.step(frame, state)
+    return out.float(), state
 
 
 @torch.inference_mode()
 def generate_frames(
-    model: nn.Module,
+    model: SequenceModel,
     rep: FrameRepresentation,
     settings: SampleSettings,
     primer: np.ndarray | None = None,
@@ -84,18 +77,17 @@ def generate_frames(
     binary = rep.loss == "bce"
     model = model.to(device).eval()
     d = rep.frame_dim
-    start = getattr(rep, "start_frame", lambda: np.zeros(d, dtype=np.float32))()
-    end = getattr(rep, "end_index", None)
+    start, end, onsets = rep.start_frame(), rep.end_index, rep.onset_mask()
     bias = torch.zeros(d, device=device)
-    if binary and onset_weight != 1.0 and hasattr(rep, "onset_mask"):
-        bias[torch.from_numpy(rep.onset_mask()).to(device)] = -math.log(onset_weight)
+    if binary and onset_weight != 1.0 and onsets is not None:
+        bias[torch.from_numpy(onsets).to(device)] = -math.log(onset_weight)
     prefix = torch.from_numpy(np.concatenate([start[None].astype(np.float32), primer])).to(device)
     budget = settings.max_length - len(primer)
     gen = torch.Generator(device=device).manual_seed(settings.seed)
     results: list[GeneratedFrames] = []
     for first in range(0, settings.num, settings.batch_size):
         b = min(settings.batch_size, settings.num - first)
-        state = model.init_state(b, device) if hasattr(model, "init_state") else None
+        state = model.init_state(b, device)
         out, state = model(prefix.expand(b, -1, -1), state)
         out = out[:, -1].float()
         previous = prefix[-1].expand(b, -1).cpu().numpy()
@@ -107,7 +99,7 @@ def generate_frames(
             if binary:
                 probs = torch.sigmoid((out + bias) / settings.temperature)
                 bits = (torch.rand(probs.shape, generator=gen, device=device) < probs).cpu().numpy()
-                frame = rep.tidy(bits, previous) if hasattr(rep, "tidy") else bits.astype(np.uint8)
+                frame = rep.tidy(bits, previous)
             else:
                 frame = out.cpu().numpy()
             frames[active, step] = frame

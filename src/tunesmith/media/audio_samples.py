@@ -1,8 +1,8 @@
-"""``tunesmith sample`` for audio models: continue a prompt as seed 001 did, and say whether it faded.
+"""The audio medium's samples: continue a prompt as seed 001 did, and say whether it faded.
 
 A frame model (``audio-wave``, ``audio-spectral``, ``mel``) reads the prompt's frames, then predicts
 one frame at a time from its own output for ``--seconds``. An ``audio-mulaw`` token model does the
-same one sample at a time through the token sampler (:func:`tunesmith.sampling.generate`). Each
+same one sample at a time through the token loop (:func:`tunesmith.sampling.audio.continue_tokens`). Each
 continuation is decoded together with its prime (``audio-spectral`` with the model's own phase,
 ``mel`` by Griffin-Lim) and written as ``NNN.wav`` with ``NNN.png``: the spectrogram of prime and
 continuation side by side, the boundary marked. ``samples.json`` holds the fade and fixed-point
@@ -36,20 +36,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from tunesmith import models
 from tunesmith.config import Config
 from tunesmith.data.prepared import PreparedData
 from tunesmith.errors import TunesmithError
-from tunesmith.frame_sampling import FRAME_VOCAB, next_outputs
+from tunesmith.media import numbered
 from tunesmith.metrics.audio import SILENCE_DBFS, continuation_measures
 from tunesmith.representations import Representation
-from tunesmith.representations.audio import AudioRepresentation
 from tunesmith.representations.audio_wave import AudioMulaw
-from tunesmith.sampling import MAX_LENGTH, SampleSettings, generate
-from tunesmith.training.audio_losses import wrap
+from tunesmith.sampling import MAX_LENGTH, SampleSettings
+from tunesmith.sampling.audio import continue_frames, continue_tokens, prompt_spread
 
 MAX_SECONDS = 60.0  # per continuation
 MAX_PRIME_SECONDS = 30.0  # the longest prompt file
@@ -72,6 +69,14 @@ class AudioSampleReport:
     seconds: float  # generating (model only)
     realtime: float  # seconds of audio generated per second of generating
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return self.pieces
+
+    @property
+    def wrote(self) -> str:
+        return f"wrote        {self.out}/  (NNN.wav, NNN.png; samples.json has each continuation's measures)"
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         """Headers and one row per continuation (and the prime first, for reference)."""
@@ -107,8 +112,8 @@ class AudioSampleReport:
 
 def _trailing_padded_frames(rep: Representation) -> int:
     """Frames at the end of an STFT encoding whose windows reach past the wave into padding."""
-    n_fft = getattr(rep, "n_fft", 0)
-    return -(-n_fft // (2 * rep.hop)) if n_fft else 0
+    n_fft = rep.n_fft if rep.kind == "frames" else 0  # type: ignore[attr-defined]
+    return -(-n_fft // (2 * rep.hop)) if n_fft else 0  # type: ignore[attr-defined]
 
 
 def prime_from_wave(rep: Representation, wave: np.ndarray, source: str) -> Prime:
@@ -169,72 +174,8 @@ def prime_for_model(source: Path, rep: Representation, prime_audio: Path | None)
 # -- generation -----------------------------------------------------------------------------------------------
 
 
-def prompt_spread(model: nn.Module, rep: AudioRepresentation, prime: np.ndarray) -> np.ndarray:
-    """σ per value: the RMS of the model's errors predicting the prompt's frames from the frames before them.
-
-    The first quarter of the prompt is left out (the state is still warming up there). Phase errors are
-    wrapped to (−π, π] first, so a prediction off by 2π counts as right."""
-    with torch.inference_mode():
-        prefix = torch.from_numpy(np.concatenate([rep.start_frame()[None], prime]).astype(np.float32))
-        state = model.init_state(1, "cpu") if hasattr(model, "init_state") else None
-        out, _ = model.eval()(prefix[None], state)
-        error = torch.from_numpy(prime.astype(np.float32)) - out[0, : len(prime)].float()
-        phase = getattr(rep, "phase_columns", None)
-        if phase is not None:
-            error[:, phase] = wrap(error[:, phase])
-    error = error[len(prime) // 4 :] if len(prime) >= 8 else error
-    return error.pow(2).mean(0).sqrt().numpy()
-
-
-def _tidy(rep: AudioRepresentation, frames: torch.Tensor) -> torch.Tensor:
-    """Make predicted frames look encoded: phase wrapped to (−π, π], everything else clipped to [−1, 1]."""
-    phase = getattr(rep, "phase_columns", None)
-    tidy = frames.clamp(-1.0, 1.0)
-    if phase is not None:
-        tidy[:, phase] = wrap(frames[:, phase])
-    return tidy
-
-
-@torch.inference_mode()
-def continue_frames(
-    model: nn.Module,
-    rep: AudioRepresentation,
-    prime: np.ndarray,
-    n_frames: int,
-    *,
-    num: int,
-    seed: int,
-    spread: np.ndarray | float,
-    batch_size: int = 64,
-) -> np.ndarray:
-    """``(num, n_frames, frame_dim)`` float32 frames continuing ``prime`` (after the start frame).
-
-    Each frame is the model's prediction plus ``spread`` × N(0, 1) per value (``spread`` 0: the
-    prediction itself, seed 001's deterministic continuation), tidied; that draw is written and fed
-    back. The same arguments give the same frames; every continuation draws its own noise."""
-    spread_t = torch.as_tensor(np.asarray(spread, dtype=np.float32))
-    drawing = bool((spread_t > 0).any())
-    model = model.eval()
-    prefix = torch.from_numpy(np.concatenate([rep.start_frame()[None], prime]).astype(np.float32))
-    gen = torch.Generator().manual_seed(seed)
-    result = np.zeros((num, n_frames, rep.frame_dim), dtype=np.float32)
-    for first in range(0, num, batch_size):
-        b = min(batch_size, num - first)
-        state = model.init_state(b, "cpu") if hasattr(model, "init_state") else None
-        out, state = model(prefix.expand(b, -1, -1), state)
-        out = out[:, -1].float()
-        for step in range(n_frames):
-            drawn = out + spread_t * torch.randn(out.shape, generator=gen) if drawing else out
-            frame = _tidy(rep, drawn)
-            result[first : first + b, step] = frame.numpy()
-            if step + 1 == n_frames:
-                break
-            out, state = next_outputs(model, frame, state)
-    return result
-
-
 def write_audio_samples(
-    model: nn.Module,
+    model: Any,
     rep: Representation,
     config: Config,
     settings: SampleSettings,
@@ -270,9 +211,9 @@ def write_audio_samples(
         waves = [np.concatenate([prime_wave, rep.decode(body)]) for body in bodies]
         boundary = len(prime_wave)
     else:
-        settings.check(FRAME_VOCAB)
         if settings.top_k or settings.top_p < 1.0:
             raise TunesmithError("--top-k and --top-p choose among tokens; an audio frame model predicts frames")
+        settings.check_for(rep)
         n_frames = max(1, int(round(seconds * rep.frames_per_second)))
         spread = settings.temperature * prompt_spread(model, rep, prime.array)
         made = continue_frames(
@@ -283,10 +224,8 @@ def write_audio_samples(
         waves = [rep.decode(np.concatenate([prime.array, frames])) for frames in made]  # spectral: model phase
         boundary = min(len(prime.array) * rep.hop, min(len(w) for w in waves))
         ended = [False] * len(waves)
-    width = max(3, len(str(settings.num)))
     pieces = []
-    for i, wave in enumerate(waves):
-        name = f"{i + 1:0{width}d}"
+    for i, (name, wave) in enumerate(zip(numbered(len(waves)), waves, strict=True)):
         write_audio(wave[:, None], sr, out / f"{name}.wav")
         title = f"{name} ({rep.name}): prime {boundary / sr:.2f} s, then the model"
         spectrogram_png(wave, sr, out / f"{name}.png", title=title, mark_seconds=boundary / sr)
@@ -313,7 +252,7 @@ def write_audio_samples(
 
 
 def write_training_samples(
-    model: nn.Module,
+    model: Any,
     data: PreparedData,
     config: Config,
     settings: SampleSettings,
@@ -327,16 +266,15 @@ def write_training_samples(
     rep = data.representation
     prime = prime_from_data(rep, data)
     if models.is_autoencoder(config.model.name):
-        from tunesmith.pipeline.reconstruct import autoencode
         from tunesmith.render.audio import write_audio
         from tunesmith.render.spectrogram import mel_pair_png
+        from tunesmith.sampling.audio import autoencode
 
         frames = prime.array
         made = autoencode(model, frames, config.data.seq_len, rep.start_frame())
         out = Path(out)
         write_audio(rep.decode(made)[:, None], rep.sample_rate, out / "reconstruction.wav")
-        db = getattr(rep, "frames_db", lambda f: f)
-        mel_pair_png(db(frames), db(made), rep.frames_per_second, out / "reconstruction.png")
+        mel_pair_png(rep.frames_db(frames), rep.frames_db(made), rep.frames_per_second, out / "reconstruction.png")
         return
     steps = settings.max_length if not isinstance(rep, AudioMulaw) else min(settings.max_length, MAX_LENGTH - 2)
     seconds = min(MAX_SECONDS, steps / rep.frames_per_second)
@@ -344,19 +282,13 @@ def write_training_samples(
 
 
 def _continue_tokens(
-    model: nn.Module, rep: AudioMulaw, settings: SampleSettings, prime: np.ndarray, seconds: float
+    model: Any, rep: AudioMulaw, settings: SampleSettings, prime: np.ndarray, seconds: float
 ) -> tuple[list[np.ndarray], np.ndarray, list[bool]]:
-    """(generated ids per continuation, the prime ids used, whether each drew <end> before ``seconds``):
-    the token sampler, one id per sample.
-
-    The token sampler writes at most ``MAX_LENGTH`` ids, prime included: the prime keeps its last samples."""
+    """``--seconds`` of samples from a token model of audio, refused with the limit in seconds when too long."""
     n = int(round(seconds * rep.sample_rate))
     if n >= MAX_LENGTH:
         raise TunesmithError(
             f"--seconds {seconds:g} is {n} samples; an {rep.name} model continues at most {MAX_LENGTH - 1} "
             f"({(MAX_LENGTH - 1) / rep.sample_rate:.2f} s at {rep.sample_rate} Hz)"
         )
-    prime = np.asarray(prime, dtype=np.int64)[-(MAX_LENGTH - n - 1) :]
-    tokens = SampleSettings(**{**settings.__dict__, "max_length": len(prime) + n, "primer": ""})
-    made = generate(model, rep, tokens, primer_ids=prime)
-    return [g.tokens[len(prime) :] for g in made], prime, [g.ended for g in made]
+    return continue_tokens(model, rep, settings, prime, n)

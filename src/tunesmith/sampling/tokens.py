@@ -1,83 +1,52 @@
-"""Batched sampling from any token model: temperature, top-k, top-p, a primer and a seed.
+"""The token loop: batched sampling from any token model with temperature, top-k, top-p, a primer and a seed.
 
 All tunes of a batch advance together, one token per model call. A tune that emits <end>
 leaves the batch (its rows are dropped from the model state), so the batch only pays for
-tunes still being written; with a recurrent model the next waiting tune takes its row at
-once. A tune that reaches ``max_length`` characters is cut and flagged. Each tune draws from
+tunes still being written; with a model that ``can_refill`` the next waiting tune takes its row at
+once. A tune that reaches ``max_length`` tokens is cut and flagged. Each tune draws from
 its own random stream, so the batch size changes the speed and never the tunes.
 
-With ``constrain`` an ABC grammar masks every character that would break the tune (see
-:mod:`tunesmith.constraints`): each tune is valid ABC with whole bars and ends before the limit.
+A ``guard`` (handed in by a medium: the ABC grammar for ``--constrain``) masks every token that would
+break the piece; this loop knows nothing of what it checks.
 """
 
 from __future__ import annotations
 
-import codecs
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
-from torch import nn
 
 from tunesmith.errors import TunesmithError
+from tunesmith.models.base import SequenceModel
 from tunesmith.representations import TokenRepresentation
-
-if TYPE_CHECKING:
-    from tunesmith.constraints import AbcConstraint
-
-MAX_NUM = 1000  # tunes per call; documented in the CLI help
-MAX_LENGTH = 20000  # characters per tune
-MAX_BATCH = 1024
-MAX_PRIMER = 10000
+from tunesmith.sampling.settings import SampleSettings
 
 
-@dataclass
-class SampleSettings:
-    num: int = 10
-    temperature: float = 1.0
-    top_k: int = 0  # 0 = no top-k filter
-    top_p: float = 1.0  # 1 = no nucleus filter
-    primer: str = ""
-    max_length: int = 1000
-    seed: int = 0
-    batch_size: int = 64
-    constrain: bool = False  # mask characters that would make invalid ABC (abc-char models)
+class GuardBatch(Protocol):
+    """A guard's state for the rows of one batch."""
 
-    def check(self, vocab_size: int) -> None:
-        """Refuse settings that cannot work, with the value named."""
-        if not 1 <= self.num <= MAX_NUM:
-            raise TunesmithError(f"--num {self.num} is out of range: choose 1 to {MAX_NUM}")
-        if not self.temperature > 0 or self.temperature > 100:
-            raise TunesmithError(f"--temperature {self.temperature} is out of range: above 0 and at most 100")
-        if not 0 <= self.top_k <= vocab_size:
-            raise TunesmithError(f"--top-k {self.top_k} is out of range: choose 0 (off) to {vocab_size}")
-        if not 0 < self.top_p <= 1:
-            raise TunesmithError(f"--top-p {self.top_p} is out of range: it must be above 0 and at most 1")
-        if not 1 <= self.max_length <= MAX_LENGTH:
-            raise TunesmithError(f"--max-length {self.max_length} is out of range: choose 1 to {MAX_LENGTH}")
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise TunesmithError(f"--batch-size {self.batch_size} is out of range: choose 1 to {MAX_BATCH}")
-        if len(self.primer) > MAX_PRIMER:
-            raise TunesmithError(f"--primer is {len(self.primer)} characters; at most {MAX_PRIMER}")
-        if not 0 <= self.seed < 2**63:
-            raise TunesmithError(f"--seed {self.seed} is out of range: choose 0 to {2**63 - 1}")
-        if len(self.primer) >= self.max_length:
-            raise TunesmithError(f"--primer ({len(self.primer)} characters) must be shorter than --max-length")
+    def allowed(self, remaining: int) -> torch.Tensor:
+        """``(rows, vocab)`` booleans: the tokens each row may take with ``remaining`` steps left."""
+
+    def advance(self, tokens: torch.Tensor) -> None:
+        """Each row took its token."""
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Only these rows go on."""
+
+
+class Guard(Protocol):
+    """Allows only tokens that keep a piece well-formed and able to end within its budget."""
+
+    def batch(self, rows: int) -> GuardBatch: ...
 
 
 @dataclass
 class Generated:
     tokens: np.ndarray  # ids after <start>: the primer, then the model's, without <end>
     ended: bool  # True if the model wrote <end>; False if cut at max_length
-
-
-def unescape(text: str) -> str:
-    r"""Read ``\n`` and ``\t`` typed on a command line as the characters they name."""
-    try:
-        return codecs.decode(text.encode("latin-1", "backslashreplace"), "unicode_escape")
-    except UnicodeDecodeError as exc:
-        raise TunesmithError(f"--primer has a malformed escape sequence ({exc.reason})") from None
 
 
 def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
@@ -115,28 +84,30 @@ def draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=probs.size(-1) - 1)
 
 
-def _next(model: nn.Module, token: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
-    """Logits after one more token: the model's single-step path where it has one."""
-    if hasattr(model, "step"):
-        logits, state = model.step(token, state)
-        return logits.float(), state
-    logits, state = model(token[:, None], state)
-    return logits[:, -1].float(), state
+def _next(model: SequenceModel, token: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
+    """Logits after one more token, through the model's single-step path."""
+    logits, state = model.step(token, state)
+    return logits.float(), state
 
 
 @torch.inference_mode()
-def generate(
-    model: nn.Module,
+def generate_tokens(
+    model: SequenceModel,
     rep: TokenRepresentation,
     settings: SampleSettings,
     device: str | torch.device = "cpu",
     primer_ids: np.ndarray | None = None,
+    guard: Guard | None = None,
 ) -> list[Generated]:
     """Sample ``settings.num`` sequences. The same settings and seed give the same output, at any
     ``batch_size``: each tune draws from its own random stream.
 
-    ``primer_ids`` (e.g. the first bars of a MIDI file, encoded) replace the text primer."""
-    settings.check(rep.vocab_size)
+    ``primer_ids`` (e.g. the first bars of a MIDI file, encoded) replace the text primer. ``guard``
+    masks what would break the piece; ``settings.constrain`` without one is refused (only a medium that
+    has a grammar hands one over)."""
+    settings.check_for(rep)
+    if settings.constrain and guard is None:
+        raise TunesmithError(f"--constrain needs an abc-char model; this one reads {rep.name}")
     model = model.to(device).eval()
     if primer_ids is not None:
         primer = np.asarray(primer_ids, dtype=np.int64)
@@ -147,16 +118,12 @@ def generate(
     else:
         primer = rep.ids(settings.primer, "--primer") if settings.primer else np.zeros(0, dtype=np.int64)
     budget = settings.max_length - primer.size
-    constraint = None
-    if settings.constrain:
-        from tunesmith.constraints import AbcConstraint
-
-        constraint = AbcConstraint(rep, settings.primer, budget)
+    constraint = guard if settings.constrain else None
     results: list[Generated] = [None] * settings.num  # type: ignore[list-item]
     run = _Batch(model, rep, settings, primer, budget, device)
     # A recurrent state takes new rows at any step, so a finished tune's row goes to the next tune; a
     # key/value cache and the grammar's step count are shared by the batch, so those run batch by batch.
-    if hasattr(model, "cat_states") and constraint is None:
+    if model.can_refill and constraint is None:
         run.sample(list(range(settings.num)), settings.batch_size, None, results)
     else:
         for first in range(0, settings.num, settings.batch_size):
@@ -171,7 +138,7 @@ class _Batch:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: SequenceModel,
         rep: TokenRepresentation,
         settings: SampleSettings,
         primer: np.ndarray,
@@ -184,11 +151,11 @@ class _Batch:
 
     def begin(self, rows: int) -> tuple[torch.Tensor, object]:
         """Logits and state of ``rows`` new tunes, after <start> and the primer."""
-        state = self.model.init_state(rows, self.device) if hasattr(self.model, "init_state") else None
+        state = self.model.init_state(rows, self.device)
         logits, state = self.model(self.prefix.expand(rows, -1), state)
         return logits[:, -1].float(), state
 
-    def sample(self, tunes: list[int], width: int, constraint: AbcConstraint | None, results: list[Generated]) -> None:
+    def sample(self, tunes: list[int], width: int, constraint: Guard | None, results: list[Generated]) -> None:
         """Write ``tunes`` with at most ``width`` rows at a time; rows freed by finished tunes take the next.
 
         Each live row owns a slot of the output buffer and of the random numbers, so a finished tune's

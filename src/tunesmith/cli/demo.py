@@ -1,0 +1,23 @@
+"""``tunesmith demo``: the whole path from corpus to heard tunes in one command, for a first try."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tunesmith.cli.common import friendly, print_pieces
+
+
+@friendly
+def demo(
+    minutes: Annotated[float, typer.Option(help="Training budget in minutes.")] = 5.0,
+    out: Annotated[Path, typer.Option(help="Where data, the run and the tunes go.")] = Path("demo-output"),
+    num: Annotated[int, typer.Option(help="Tunes to sample.")] = 5,
+    preset: Annotated[str, typer.Option(help="Preset to train.")] = "abc-lstm-demo",
+) -> None:
+    """Prepare the built-in folk corpus, train briefly, sample tunes and write ABC, MIDI, WAV and SVG."""
+    from tunesmith.pipeline.demo import run_demo
+
+    run_demo(minutes=minutes, out=out, num=num, preset=preset, echo=typer.echo, show=print_pieces)

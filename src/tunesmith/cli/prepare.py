@@ -1,0 +1,108 @@
+"""``tunesmith prepare``: read a corpus (built-in or the user's files), clean, split and encode it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tunesmith.cli.common import friendly
+from tunesmith.errors import TunesmithError
+
+
+def _representations() -> dict[str, str]:
+    """The registry's names by medium for the help text (the registry is the only list of them)."""
+    from tunesmith.representations import REGISTRY
+
+    names = {m: ", ".join(n for n, c in REGISTRY.items() if c.medium == m) for m in ("abc", "midi", "audio")}
+    return {**names, "bpe": "/".join(n for n, c in REGISTRY.items() if c.learns_merges)}
+
+
+REPS = _representations()
+
+
+@friendly
+def prepare(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.")],
+    corpus: Annotated[str | None, typer.Option(help="Built-in corpus: folk (ABC), bach or classical (MIDI).")] = None,
+    input: Annotated[
+        Path | None, typer.Option("--input", help="Your .abc, .mid or audio file or folder (recursive).")
+    ] = None,
+    representation: Annotated[
+        str,
+        typer.Option(
+            help=f"{REPS['abc']} (ABC); for MIDI: {REPS['midi']}; for audio (bach, folk or --input): {REPS['audio']}."
+        ),
+    ] = "abc-char",
+    drop_fields: Annotated[str, typer.Option(help="Header fields to remove, e.g. T,N,Z.")] = "",
+    keep_comments: Annotated[bool, typer.Option(help="Keep % comment lines.")] = False,
+    val_fraction: Annotated[float, typer.Option(help="Share of tunes held out for validation.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the train/validation split.")] = 0,
+    max_chars: Annotated[int, typer.Option(help="Skip tunes longer than this many characters.")] = 5000,
+    max_tunes: Annotated[int, typer.Option(help="Keep only the first N tunes or pieces (0 = all).")] = 0,
+    transpose: Annotated[int, typer.Option(help="MIDI: add the training pieces in every key within ±N semitones.")] = 0,
+    tempo_stretch: Annotated[
+        str, typer.Option(help="MIDI: add training copies at these tempo factors, e.g. 0.9,1.1.")
+    ] = "",
+    normalize_key: Annotated[
+        bool, typer.Option(help="MIDI: transpose every piece to C major / A minor first.")
+    ] = False,
+    vocab_size: Annotated[int, typer.Option(help=f"{REPS['bpe']}: learn BPE merges up to this vocabulary.")] = 0,
+    sample_rate: Annotated[
+        int | None, typer.Option(help="Audio: resample to this rate in Hz, 8000 to 48000 (default 16000).")
+    ] = None,
+) -> None:
+    """Read a corpus, clean it, split it by tune and encode it as memmapped arrays."""
+    from tunesmith.pipeline.prepare import prepare as run_prepare
+
+    fields = [f for f in drop_fields.split(",") if f.strip()]
+    midi: dict[str, Any] = {}
+    if transpose:
+        midi["transpose"] = transpose
+    if tempo_stretch.strip():
+        try:
+            midi["tempo_factors"] = tuple(float(f) for f in tempo_stretch.split(",") if f.strip())
+        except ValueError:
+            raise TunesmithError(f"--tempo-stretch {tempo_stretch!r}: expected numbers like 0.9,1.1") from None
+    if normalize_key:
+        midi["normalize_key"] = True
+    if vocab_size:
+        midi["vocab_size"] = vocab_size
+    result = run_prepare(
+        out,
+        corpus=corpus,
+        input_path=input,
+        representation=representation,
+        drop_fields=fields,
+        keep_comments=keep_comments,
+        val_fraction=val_fraction,
+        seed=seed,
+        max_chars=max_chars,
+        max_tunes=max_tunes,
+        midi=midi,
+        sample_rate=sample_rate,
+    )
+    m = result.meta
+    what = "pieces" if "pieces_read" in m else "tunes"
+    typer.echo(f"source       {m['source']} ({m['files']} files)")
+    typer.echo(f"{what + ' read':<12} {m[what + '_read']}")
+    typer.echo(f"{what + ' kept':<12} {m[what + '_kept']}")
+    skipped = sum(m["skipped"].values())
+    typer.echo(f"skipped      {skipped}")
+    for reason, count in m["skipped"].items():
+        if count:  # every reason, with its zero count too, is in meta.json
+            typer.echo(f"  {count:>6}  {reason}")
+    for split, c in m["counts"].items():
+        unit = "frames" if "frames" in c else "tokens"
+        typer.echo(f"{split:<12} {c[what]} {what}, {c[unit]:,} {unit}")
+    if "frame_dim" in m:
+        typer.echo(f"frames       {m['frame_dim']} values each, stored as {m['frame_width']} {m['dtype']} per frame")
+    else:
+        typer.echo(f"vocabulary   {m['vocab_size']} symbols ({m['dtype']})")
+    if "audio_seconds" in m:
+        typer.echo(
+            f"audio        {m['audio_seconds'] / 60:,.1f} min at {m['sample_rate']} Hz, "
+            f"{m['audio_seconds_per_second']:,.1f} audio-seconds per second"
+        )
+    typer.echo(f"wrote        {result.out}  (skipped list: {result.out / 'skipped.tsv'})  in {result.seconds:.1f} s")

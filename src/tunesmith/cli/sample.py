@@ -1,0 +1,64 @@
+"""``tunesmith sample MODEL``: generate pieces from a run or bundle, in whatever medium the model writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tunesmith.cli.common import friendly, print_pieces
+
+
+@friendly
+def sample(
+    model: Annotated[Path, typer.Argument(help="A run folder or a bundle folder.")],
+    num: Annotated[int, typer.Option(help="Number of tunes (1 to 1000).")] = 10,
+    temperature: Annotated[float, typer.Option(help="Above 0; lower is safer, higher is wilder.")] = 1.0,
+    top_k: Annotated[int, typer.Option(help="Sample among the K likeliest symbols (0 = all).")] = 0,
+    top_p: Annotated[float, typer.Option(help="Sample within this much probability mass (1 = all).")] = 1.0,
+    primer: Annotated[str, typer.Option(help=r"Start every tune with this ABC, e.g. 'M:6/8\nK:G\n'.")] = "",
+    max_length: Annotated[int, typer.Option(help="Cut tunes at this many characters (at most 20000).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same tunes.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Tunes generated together (1 to 1024).")] = 64,
+    checkpoint: Annotated[str, typer.Option(help="For runs: best or last.")] = "best",
+    out: Annotated[Path, typer.Option(help="Folder for NNN.abc, NNN.mid and samples.json.")] = Path("samples"),
+    render: Annotated[str, typer.Option(help="Also write each tune as e.g. wav,svg (see 'tunesmith render').")] = "",
+    constrain: Annotated[
+        bool, typer.Option(help="Allow only valid ABC with whole bars, ending before --max-length (abc-char models).")
+    ] = False,
+    primer_midi: Annotated[Path | None, typer.Option(help="MIDI models: continue the start of this .mid file.")] = None,
+    primer_bars: Annotated[int, typer.Option(help="Bars of --primer-midi to continue from (1 to 64).")] = 2,
+    prime_audio: Annotated[
+        Path | None, typer.Option(help="Audio models: continue this audio file (up to 30 s; default: val data).")
+    ] = None,
+    seconds: Annotated[float, typer.Option(help="Audio models: seconds of audio to continue (at most 60).")] = 4.0,
+) -> None:
+    """Generate tunes and write them as ABC and MIDI (or, for MIDI models, MIDI, WAV and piano-roll PNG;
+    for audio models, continuations of a prompt as WAV and spectrogram PNG)."""
+    from tunesmith.media import SampleRequest
+    from tunesmith.pipeline.sample import sample as run_sample
+    from tunesmith.render.files import parse_formats
+    from tunesmith.sampling import SampleSettings, unescape
+
+    settings = SampleSettings(
+        num=num,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        primer=unescape(primer),
+        max_length=max_length,
+        seed=seed,
+        batch_size=batch_size,
+        constrain=constrain,
+    )
+    request = SampleRequest(
+        render=parse_formats(render) if render.strip() else (),
+        primer_midi=primer_midi,
+        primer_bars=primer_bars,
+        prime_audio=prime_audio,
+        seconds=seconds,
+    )
+    report = run_sample(model, settings, out, request, checkpoint)
+    print_pieces(report)
+    typer.echo(report.wrote)

@@ -1,0 +1,184 @@
+"""The ABC medium: tunebooks in, tunes out as ``.abc`` + ``.mid``, judged by the validity checks.
+
+Its guard is the ABC grammar (``--constrain``); its loss unit the representation's symbol (a character
+for ``abc-char``); its pieces are tunes with a title, a meter and a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tunesmith.errors import TunesmithError
+from tunesmith.media import STUDIO_STEM, Medium, PrepareRequest, SampleRequest, StudioPiece, refuse_sample_rate
+from tunesmith.media.abc_prepare import prepare_abc
+from tunesmith.representations import Representation
+
+if TYPE_CHECKING:  # the sampling side loads torch; preparing a corpus never needs it
+    import numpy as np
+
+    from tunesmith.media.abc_samples import SampleReport
+    from tunesmith.metrics.novelty import Runs
+    from tunesmith.metrics.pieces import Group, Piece
+    from tunesmith.sampling import Guard, SampleSettings
+
+
+class AbcMedium(Medium):
+    name = "abc"
+    constrains = True
+
+    def loss_unit(self, rep: Representation) -> str:
+        return rep.unit
+
+    def prepare(self, request: PrepareRequest) -> tuple[dict[str, Any], float]:
+        refuse_sample_rate(request)
+        return prepare_abc(request)
+
+    def guard(self, rep: Representation, settings: SampleSettings) -> Guard | None:
+        from tunesmith.media.abc_samples import grammar_guard
+
+        return grammar_guard(rep, settings)  # type: ignore[arg-type]
+
+    def training_samples(
+        self, model: Any, data: Any, config: Any, settings: SampleSettings, folder: Path, epoch: int
+    ) -> None:
+        from tunesmith.media.abc_samples import write_samples
+
+        write_samples(model, data.representation, settings, folder, extra={"epoch": epoch})
+
+    def scores(
+        self, model: Any, rep: Representation, settings: SampleSettings, onset_weight: float, folder: Path
+    ) -> tuple[list[tuple[Any, str]], list[tuple[str, str]]]:
+        """Tunes written as ``sample_NNN.abc`` into ``folder`` and read through abc2midi."""
+        import symusic
+
+        from tunesmith.media.abc_samples import generate_tunes, tune_text
+        from tunesmith.render.midi import abc_to_midi
+
+        scores, skipped = [], []
+        for i, made in enumerate(generate_tunes(model, rep, settings), 1):  # type: ignore[arg-type]
+            text = tune_text(rep, made.tokens, i)
+            (folder / f"sample_{i:03d}.abc").write_text(text, encoding="utf-8")
+            midi = folder / f"sample_{i:03d}.mid"
+            conversion = abc_to_midi(text, midi)
+            if not conversion.converted:
+                why = conversion.messages[0] if conversion.messages else "no notes"
+                skipped.append((f"piano roll of sample_{i:03d}.abc", f"does not convert to MIDI ({why})"))
+                continue
+            scores.append((symusic.Score(str(midi)), f"generated tune {i} (seed {settings.seed})"))
+        return scores, skipped
+
+    def write_samples(self, loaded: Any, settings: SampleSettings, out: Path, request: SampleRequest) -> SampleReport:
+        from tunesmith.media.abc_samples import write_samples
+
+        if request.prime_audio:
+            raise TunesmithError(
+                f"--prime-audio is for audio models; {request.model} writes {loaded.representation.name}"
+            )
+        if request.primer_midi:
+            raise TunesmithError(
+                f"--primer-midi is for MIDI models; {request.model} writes {loaded.representation.name}"
+            )
+        extra = {"model": request.model, "model_kind": request.model_kind}
+        return write_samples(loaded.model, loaded.representation, settings, out, extra=extra, render=request.render)
+
+    def compose(
+        self,
+        loaded: Any,
+        settings: SampleSettings,
+        new_folder: Callable[[], Path],
+        on_stage: Callable[[str], None],
+        on_piece: Callable[[StudioPiece], None],
+    ) -> None:
+        from tunesmith.media.abc_samples import generate_tunes
+
+        on_stage("writing")
+        generated = generate_tunes(loaded.model, loaded.representation, settings)
+        for number, tune in enumerate(generated, start=1):
+            on_stage(f"rendering tune {number} of {len(generated)}")
+            on_piece(studio_piece(loaded.representation, tune, number, new_folder()))
+
+    def evaluation_group(self, loaded: Any, chunks: list[SampleSettings], temperature: float, folder: Path) -> Group:
+        from tunesmith.media.abc_evaluate import evaluation_group
+
+        return evaluation_group(loaded, chunks, temperature, folder)
+
+    def real_pieces(self, data: Any, split: str, indices: np.ndarray) -> list[Piece]:
+        from tunesmith.media.abc_evaluate import real_pieces
+
+        return real_pieces(data, split, indices)
+
+    def held_out_validity(self, pieces: list[Piece]) -> dict[str, float | None]:
+        from tunesmith.media.abc_evaluate import held_out_validity
+
+        return held_out_validity(pieces)
+
+    def bar_runs(self, queries: list[Piece], corpus: list[Piece]) -> list[Runs] | None:
+        from tunesmith.media.abc_evaluate import bar_runs
+
+        return bar_runs(queries, corpus)
+
+
+def studio_piece(rep: Any, tune: Any, number: int, folder: Path) -> StudioPiece:
+    """Write, convert, check and render one tune (as ``tunesmith sample --render wav,svg`` does)."""
+    from tunesmith.abc_text import header_fields
+    from tunesmith.media.abc_samples import tune_text
+    from tunesmith.metrics.validity import check
+    from tunesmith.render.files import render_tune
+    from tunesmith.render.midi import abc_to_midi
+
+    text = tune_text(rep, tune.tokens, number)
+    stem = STUDIO_STEM
+    (folder / f"{stem}.abc").write_text(text, encoding="utf-8")
+    conv = abc_to_midi(text, folder / f"{stem}.mid")
+    report = check(text, ended=tune.ended, conversion=conv).to_json()
+    rendered = render_tune(
+        text,
+        folder / stem,
+        ("wav", "svg"),
+        name=f"tune {number}",
+        midi=folder / f"{stem}.mid" if conv.converted else None,
+    )
+    files = [("abc", f"{stem}.abc")] + ([("midi", f"{stem}.mid")] if conv.converted else [])
+    for output in rendered.outputs:
+        kind = "audio" if output.format == "wav" else "score"
+        files += [(kind, p.name) for p in output.paths]
+    fields = header_fields(text)
+    bars = report["bars"]
+    checks = [
+        {"label": "valid ABC", "ok": report["valid"], "detail": "every check below passes"},
+        {
+            "label": "header",
+            "ok": report["header_ok"],
+            "detail": "; ".join(report["header_problems"][:2]) or "X:, M:, L: and K: readable",
+        },
+        {"label": "ended", "ok": tune.ended, "detail": "the model ended it" if tune.ended else "cut at the length"},
+        {
+            "label": "converts",
+            "ok": conv.converted and conv.errors == 0,
+            "detail": f"abc2midi: {conv.errors} errors, {conv.warnings} warnings" if conv.converted else "no MIDI",
+        },
+        {
+            "label": "bars",
+            "ok": bars > 0 and report["bars_ok"] == bars,
+            "detail": f"{report['bars_ok']} of {bars} bars fit the meter" if bars else "no bar to judge",
+        },
+    ]
+    facts = [("meter", fields.get("M", "") or "-"), ("key", fields.get("K", "") or "-")]
+    facts.append(("length", f"{tune.tokens.size} characters"))
+    return StudioPiece(
+        folder=folder,
+        number=number,
+        title=fields.get("T", "") or f"Tune {number}",
+        text=text,
+        files=files,
+        facts=facts,
+        checks=checks,
+        valid=bool(report["valid"]),
+        problems=[f"{f.format}: {f.reason}" for f in rendered.failures],
+        details={"validity": report},
+    )
+
+
+MEDIUM = AbcMedium()

@@ -1,0 +1,269 @@
+"""Reading an ABC tune's header and walking its music once: bar lengths, notes and their pitches.
+
+The parser behind :mod:`tunesmith.metrics.validity`, which turns what it counts into a verdict.
+
+Note durations follow ABC 2.1: ``L:`` (default 1/16 below 3/4 time, else 1/8) times the written
+length (``3/2``, ``/``, ``//``, ``2``…); broken rhythm ``>`` ``<`` (``>>`` …) moves time between two
+neighbours; tuplets ``(3abc`` and ``(p:q:r`` scale the next ``r`` notes by ``q/p`` (default ``q`` as in
+the standard); a chord ``[ceg]2`` lasts as long as its first note times the length after ``]``;
+grace notes ``{..}`` take no time; decorations (``!trill!``, ``~.HLMOPSTuv``), chord symbols, ties,
+slurs, spaces and ``%`` comments take none either. Inline ``[M:3/4]``/``[L:1/16]`` and ``M:``/``L:``
+lines in the body change meter and unit from that point.
+
+Pitches use the key signature, explicit accidentals, and accidentals carried to the end of the bar.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from tunesmith.abc_text import default_unit, parse_key, parse_meter, parse_unit
+
+_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
+_STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_ACCIDENTALS = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
+
+# One token of a music line; tried in this order at each position.
+_LENGTH = r"\d*/*\d*"
+_TOKEN = re.compile(
+    r"(?P<inline>\[[A-Za-z]:[^\]\n]*\])"
+    r"|(?P<bar>\.?(?:\[\||:*\|[\]|]?:*|::+)(?P<num>[1-9](?:[,\-][1-9])*)?)"
+    r"|(?P<ending>\[[1-9](?:[,\-][1-9])*)"
+    r"|(?P<chord>\[(?P<inner>[^\]\[|\n]*)\](?P<clen>" + _LENGTH + r"))"
+    r"|(?P<gchord>\"[^\"\n]*\"?)"
+    r"|(?P<deco>![^!\n]*!|\+[^+\n]*\+|[~.HLMOPSTuv])"
+    r"|(?P<grace>\{[^}\n]*\}?)"
+    r"|(?P<tuplet>\((?P<p>[1-9])(?::(?P<q>[1-9]?))?(?::(?P<r>[1-9]?))?)"
+    r"|(?P<note>(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<oct>[,']*)(?P<len>" + _LENGTH + r"))"
+    r"|(?P<rest>[zx](?P<rlen>" + _LENGTH + r"))"
+    r"|(?P<mrest>[ZX](?P<count>\d*))"
+    r"|(?P<broken>[<>]+)"
+    r"|(?P<skip>[ \t`()\-y$*\\&])"
+)
+_NOTE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([,']*)(" + _LENGTH + ")")
+
+
+def length_of(text: str) -> Fraction:
+    """A written note length in units of ``L:``: '' → 1, '3/2', '/', '//' → 1/4, '2'."""
+    match = re.fullmatch(r"(\d*)(/*)(\d*)", text)
+    if not match:
+        raise ValueError(f"note length {text!r}")
+    num = int(match.group(1)) if match.group(1) else 1
+    if not match.group(2):
+        return Fraction(num)
+    den = int(match.group(3)) if match.group(3) else 2 ** len(match.group(2))
+    return Fraction(num, den or 1)
+
+
+@dataclass
+class Bar:
+    """One bar as walked: its length in whole notes, and whether it may be short (a section's first or last)."""
+
+    start: bool  # first bar of a section
+    line: int
+    length: Fraction = Fraction(0)
+    music: bool = False
+    rests: int = 0  # bars a Z/Zn multi-measure rest fills
+    end: bool = False  # last bar of a section
+    meter: Fraction | None = None  # in force at its bar line
+
+    @property
+    def ok(self) -> bool:
+        assert self.meter is not None
+        if self.rests:
+            return self.length == self.meter * self.rests
+        return self.length == self.meter or (0 < self.length < self.meter and (self.start or self.end))
+
+
+@dataclass
+class Header:
+    """What the header says, and the music lines after it."""
+
+    problems: list[str]
+    meter: Fraction | None
+    unit: Fraction
+    key: dict[str, int]
+    body: list[str]  # the music lines, up to a blank line
+    first_body_line: int
+
+
+def read_header(abc: str) -> Header:
+    """The header fields up to ``K:`` (with the problems found on the way) and the body lines after it."""
+    lines = abc.replace("\r\n", "\n").rstrip().split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    problems: list[str] = []
+    if not lines or not re.match(r"^X:\s*\d+\s*$", lines[0]):
+        problems.append("the first line is not X:<number>")
+    meter, unit, key, seen = None, None, {}, set()
+    index = 1 if lines and lines[0].startswith("X:") else 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line.strip():
+            problems.append(f"line {index}: a blank line ends the tune before K:")
+            return Header(problems, meter, unit or default_unit(meter), key, [], index)
+        if line.startswith("%"):
+            continue
+        match = _FIELD.match(line)
+        if not match:
+            problems.append(f"line {index}: music before the K: field")
+            index -= 1
+            break
+        name, value = match.group(1), match.group(2).strip()
+        if name == "X":
+            problems.append(f"line {index}: a second X: field")
+        if name in seen and name in "MLK":
+            continue  # the first value holds for the header; later ones are noted by abc2midi
+        seen.add(name)
+        try:
+            if name == "M":
+                meter = parse_meter(value)
+            elif name == "L":
+                unit = parse_unit(value)
+            elif name == "K":
+                key = parse_key(value)
+                break
+        except ValueError as exc:
+            problems.append(f"line {index}: {exc}")
+            if name == "K":
+                break
+    else:
+        problems.append("no K: field ends the header")
+    body = []
+    for line in lines[index:]:
+        if not line.strip():
+            break  # a blank line ends a tune
+        body.append(line)
+    return Header(problems, meter, unit or default_unit(meter), key, body, index + 1)
+
+
+def _tuplet_q(p: int, meter: Fraction | None) -> int:
+    compound = meter is not None and meter.numerator % 3 == 0 and meter.numerator > 3
+    return {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p, 3 if compound else 2)
+
+
+class BarCounter:
+    """Walks the music once: bar lengths, notes and their pitches."""
+
+    def __init__(self, header: Header, playable: tuple[int, int]):
+        self.meter, self.unit, self.key = header.meter, header.unit, header.key
+        self.low, self.high = playable
+        self.bars: list[Bar] = []
+        self.bar = Bar(start=True, line=header.first_body_line)
+        self.notes = self.out_of_range = 0
+        self.unreadable: list[str] = []
+        self.carried: dict[tuple[str, int], int] = {}
+        self.tuplet: tuple[Fraction, int] = (Fraction(1), 0)  # factor, notes left
+        self.next_factor = Fraction(1)  # from broken rhythm
+        self.last: tuple[Bar, Fraction] | None = None  # the previous timed element, for > and <
+
+    def close(self, section_end: bool, next_line: int) -> None:
+        bar = self.bar
+        bar.meter, bar.end = self.meter, section_end
+        if bar.music or bar.length:
+            self.bars.append(bar)
+            self.bar = Bar(start=section_end, line=next_line)
+        else:  # an empty stretch between two bar lines passes its flags on
+            if section_end and self.bars:
+                self.bars[-1].end = True
+            self.bar = Bar(start=section_end or bar.start, line=next_line)
+        self.carried.clear()
+
+    def field(self, name: str, value: str, line: int) -> None:
+        try:
+            if name == "M":
+                self.meter = parse_meter(value)
+            elif name == "L":
+                self.unit = parse_unit(value)
+            elif name == "K":
+                self.key = parse_key(value)
+            elif name in "PV":
+                self.close(True, line)
+        except ValueError:
+            self.unreadable.append(f"{name}:{value}")
+
+    def pitch(self, acc: str | None, letter: str, octave: str) -> None:
+        base = 60 + _STEPS[letter.upper()] + (12 if letter.islower() else 0)
+        base += 12 * octave.count("'") - 12 * octave.count(",")
+        slot = (letter.upper(), base)
+        if acc is not None:
+            self.carried[slot] = _ACCIDENTALS[acc]
+        shift = self.carried.get(slot, self.key.get(letter.upper(), 0))
+        self.notes += 1
+        self.out_of_range += not self.low <= base + shift <= self.high
+
+    def timed(self, written: Fraction) -> None:
+        """A note, rest or chord of ``written`` units joins the bar."""
+        factor, left = self.tuplet
+        length = written * self.unit * self.next_factor * (factor if left else 1)
+        self.tuplet = (factor, max(0, left - 1))
+        self.next_factor = Fraction(1)
+        self.bar.length += length
+        self.bar.music = True
+        self.last = (self.bar, length)
+
+    def broken(self, arrows: str) -> None:
+        if self.last is None or self.last[0] is not self.bar:
+            return  # nothing before it in this bar: abc2midi complains; the lengths stay as written
+        half = Fraction(1, 2 ** len(arrows))
+        bar, length = self.last
+        new = length * (2 - half) if arrows[0] == ">" else length * half
+        bar.length += new - length
+        self.next_factor = half if arrows[0] == ">" else 2 - half
+
+    def line(self, text: str, number: int) -> None:
+        text = re.sub(r"(?<!\\)%.*$", "", text)
+        pos = 0
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if not m:
+                self.unreadable.append(text[pos])
+                pos += 1
+                continue
+            pos = m.end()
+            kind = m.lastgroup  # the outer group: it closes after any group inside it
+            if kind == "inline":
+                self.field(m.group(0)[1], m.group(0)[3:-1].strip(), number)
+            elif kind == "bar":
+                token = m.group(0)
+                self.close(":" in token or "||" in token or "]" in token or "[" in token, number)
+            elif kind == "note":
+                self.pitch(m.group("acc"), m.group("letter"), m.group("oct"))
+                self.timed(length_of(m.group("len")))
+            elif kind == "chord":
+                inner = _NOTE.findall(m.group("inner"))
+                for acc, letter, octave, _ in inner:
+                    self.pitch(acc or None, letter, octave)
+                first = length_of(inner[0][3]) if inner else Fraction(0)
+                self.timed(first * length_of(m.group("clen")))
+            elif kind == "rest":
+                self.timed(length_of(m.group("rlen")))
+            elif kind == "mrest":
+                count = int(m.group("count") or 1)
+                self.bar.rests += count
+                self.bar.music = True
+                if self.meter is not None:
+                    self.bar.length += self.meter * count
+            elif kind == "grace":
+                for acc, letter, octave, _ in _NOTE.findall(m.group(0)):
+                    self.pitch(acc or None, letter, octave)
+            elif kind == "tuplet":
+                p = int(m.group("p"))
+                q = int(m.group("q")) if m.group("q") else _tuplet_q(p, self.meter)
+                r = int(m.group("r")) if m.group("r") else p
+                self.tuplet = (Fraction(q, p), r)
+            elif kind == "broken":
+                self.broken(m.group(0))
+
+    def run(self, body: list[str], first_line: int) -> None:
+        for offset, text in enumerate(body):
+            number = first_line + offset
+            match = _FIELD.match(text)
+            if match:
+                self.field(match.group(1), match.group(2).strip(), number)
+            elif not text.startswith("%"):
+                self.line(text, number)
+        self.close(True, first_line + len(body))
