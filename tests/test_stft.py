@@ -1,5 +1,5 @@
 """The one STFT: both framings keep the conventions their callers were built on (the centred one is
-compared with librosa in tests/test_audio_representations.py)."""
+compared with librosa in tests/representations/test_audio_representations.py)."""
 
 from __future__ import annotations
 

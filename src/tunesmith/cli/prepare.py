@@ -13,9 +13,9 @@ from tunesmith.errors import TunesmithError
 
 def _representations() -> dict[str, str]:
     """The registry's names by medium for the help text (the registry is the only list of them)."""
-    from tunesmith.representations import REGISTRY
+    from tunesmith.representations import MEDIA, REGISTRY, names_of
 
-    names = {m: ", ".join(n for n, c in REGISTRY.items() if c.medium == m) for m in ("abc", "midi", "audio")}
+    names = {m: ", ".join(names_of(m)) for m in MEDIA}
     return {**names, "bpe": "/".join(n for n, c in REGISTRY.items() if c.learns_merges)}
 
 

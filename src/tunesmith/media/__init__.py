@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 
 from tunesmith.errors import TunesmithError
-from tunesmith.representations import REGISTRY, Representation
+from tunesmith.representations import REGISTRY, Representation, names_of
 
 if TYPE_CHECKING:  # torch loads only when something is sampled: `prepare` stays quick to start
     from tunesmith.metrics.novelty import Runs
@@ -104,7 +104,7 @@ class Medium(ABC):
 
     def representations(self) -> list[str]:
         """The registered representations of this medium, by name: the registry is the only list."""
-        return sorted(n for n, cls in REGISTRY.items() if cls.medium == self.name)
+        return sorted(names_of(self.name))
 
     # -- training ---------------------------------------------------------------------------------------
 
@@ -212,7 +212,7 @@ def of(rep: Representation | str) -> Medium:
 def refuse_sample_rate(request: PrepareRequest) -> None:
     """``--sample-rate`` is an audio option; the other media name the representations that take it."""
     if request.sample_rate is not None:
-        audio = ", ".join(n for n, cls in REGISTRY.items() if cls.medium == "audio")
+        audio = ", ".join(names_of("audio"))
         raise TunesmithError(f"--sample-rate applies to audio representations ({audio})")
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from tunesmith.data.prepared import SplitWriter, write_meta
 from tunesmith.errors import TunesmithError
-from tunesmith.representations import REGISTRY, TokenRepresentation
+from tunesmith.representations import TokenRepresentation, names_of
 from tunesmith.representations import get as get_representation
 
 MAX_PIECES = 1_000_000
@@ -64,7 +64,7 @@ def prepare_audio(
     from tunesmith.stft import DEFAULT_SAMPLE_RATE
 
     started = time.perf_counter()
-    audio = sorted(n for n, c in REGISTRY.items() if c.medium == "audio")
+    audio = sorted(names_of("audio"))
     if representation not in audio:
         raise TunesmithError(f"'{representation}' is not an audio representation: {', '.join(audio)}")
     if not 0 <= max_pieces <= MAX_PIECES:

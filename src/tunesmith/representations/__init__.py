@@ -21,7 +21,21 @@ from tunesmith.representations.base import (
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["MEDIA", "REGISTRY", "FrameRepresentation", "Representation", "TokenRepresentation", "from_json", "get"]
+__all__ = [
+    "MEDIA",
+    "REGISTRY",
+    "FrameRepresentation",
+    "Representation",
+    "TokenRepresentation",
+    "from_json",
+    "get",
+    "names_of",
+]
+
+
+def names_of(medium: str) -> list[str]:
+    """The registered representations of one medium, in registration order: the registry is the only list."""
+    return [name for name, cls in REGISTRY.items() if cls.medium == medium]
 
 
 def get(name: str) -> type[Representation]:

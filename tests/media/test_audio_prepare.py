@@ -12,7 +12,7 @@ import pytest
 import soundfile
 
 from tests.conftest import run_cli
-from tests.test_audio_corpus import write_bad_files
+from tests.corpora.test_audio_corpus import write_bad_files
 from tunesmith import media
 from tunesmith.corpora.audio import SKIP_REASONS, load_audio
 from tunesmith.data import PreparedData

@@ -7,14 +7,9 @@ import pytest
 
 from tunesmith.errors import TunesmithError
 from tunesmith.representations import REGISTRY, FrameRepresentation, from_json
-from tunesmith.representations.audio import AudioRepresentation
 from tunesmith.representations.midi_tokens import MidiTokenRepresentation, Notes, build_score, score_notes
 
-MIDI = sorted(
-    n
-    for n, c in REGISTRY.items()
-    if issubclass(c, (MidiTokenRepresentation, FrameRepresentation)) and not issubclass(c, AudioRepresentation)
-)  # audio frames are round-tripped in test_audio_representations
+MIDI = sorted(n for n, c in REGISTRY.items() if c.medium == "midi")  # every score representation, by its medium
 
 
 @pytest.fixture(scope="session")

@@ -140,7 +140,7 @@ def test_piece_windows_start_where_pieces_start(bach_data: dict[str, Path], tmp_
 
 
 def test_the_studio_generates_from_a_midi_model(bach_data: dict[str, Path], tmp_path: Path) -> None:
-    from tests.test_web_api import open_studio, wait
+    from tests.web.test_web_api import open_studio, wait
     from tunesmith.pipeline.train import train
 
     models = tmp_path / "models"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import run_cli
-from tests.test_neurons import SECOND, TUNE, _assert_real_picture
+from tests.pipeline.test_neurons import SECOND, TUNE, _assert_real_picture
 from tunesmith.errors import TunesmithError
 from tunesmith.render.heatmaps import layout_text
 from tunesmith.training.history import read_history

@@ -16,10 +16,9 @@ import pytest
 from tunesmith.errors import TunesmithError
 from tunesmith.representations import REGISTRY, from_json
 from tunesmith.representations.audio import AudioRepresentation, griffin_lim, pad_to
-from tunesmith.representations.audio_wave import AudioMulaw
 from tunesmith.stft import istft, stft
 
-AUDIO = sorted(n for n, c in REGISTRY.items() if issubclass(c, (AudioRepresentation, AudioMulaw)))
+AUDIO = sorted(n for n, c in REGISTRY.items() if c.medium == "audio")
 FRAMES = sorted(n for n in AUDIO if issubclass(REGISTRY[n], AudioRepresentation))
 SR = 16_000
 

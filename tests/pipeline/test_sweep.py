@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.test_neurons import _assert_real_picture
+from tests.pipeline.test_neurons import _assert_real_picture
 from tunesmith.errors import TunesmithError
 from tunesmith.pipeline.sweep import configurations, parse_grid, parse_ranges, run_grid, run_search, slug
 

@@ -14,8 +14,8 @@ import pytest
 import soundfile
 import symusic
 
+from tests.cli.test_cli import _fails_cleanly
 from tests.conftest import run_cli
-from tests.test_cli import _fails_cleanly
 from tunesmith.errors import TunesmithError
 from tunesmith.render import audio
 from tunesmith.render.audio import AudioOptions, choose_synth, program_number, render_audio, write_audio

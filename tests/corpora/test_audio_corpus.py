@@ -1,6 +1,6 @@
 """Reading audio: every kind of bad file is a counted skip (and a clear error for a single prompt file),
 resampling keeps pitch, stereo becomes mono, and loudness follows its rule (the built-in corpora's render
-cache: tests/test_audio_builtin.py)."""
+cache: tests/media/test_audio_builtin.py)."""
 
 from __future__ import annotations
 

@@ -27,8 +27,8 @@ def round_trip_gaps() -> list[str]:
     """What keeps the registry from being covered: a representation whose medium is not one of MEDIA, that its
     medium does not list, or that no round-trip test of its medium takes (ABC: EXAMPLES below; MIDI and audio:
     the lists test_midi_representations and test_audio_representations parametrize over)."""
-    from tests.test_audio_representations import AUDIO
-    from tests.test_midi_representations import MIDI
+    from tests.representations.test_audio_representations import AUDIO
+    from tests.representations.test_midi_representations import MIDI
 
     covered = {"abc": set(EXAMPLES), "midi": set(MIDI), "audio": set(AUDIO)}
     assert set(covered) == set(MEDIA), "a new medium needs its round-trip test named here"
