@@ -16,6 +16,8 @@ ROOT = Path(tunesmith.__file__).parent
 GROUND = {"errors", "config", "abc_text", "stft", "presets", "__init__", "__version__"}
 
 # package -> the packages it may import besides the ground floor (and itself)
+BELOW_MEDIA = {"representations", "models", "corpora", "render", "metrics", "data", "constraints", "training"}
+BELOW_MEDIA |= {"bundle", "sampling"}
 MAY_IMPORT: dict[str, set[str]] = {
     "representations": set(),
     "models": set(),
@@ -23,62 +25,14 @@ MAY_IMPORT: dict[str, set[str]] = {
     "render": {"representations"},
     "metrics": {"representations", "render"},
     "data": {"representations"},
-    "constraints": {"representations", "metrics"},
+    "constraints": {"representations"},
     "training": {"models", "data", "representations"},
     "bundle": {"models", "representations", "training"},
     "sampling": {"models", "representations"},
-    "media": {
-        "representations",
-        "models",
-        "corpora",
-        "render",
-        "metrics",
-        "data",
-        "constraints",
-        "training",
-        "bundle",
-        "sampling",
-    },
-    "pipeline": {
-        "representations",
-        "models",
-        "corpora",
-        "render",
-        "metrics",
-        "data",
-        "constraints",
-        "training",
-        "bundle",
-        "sampling",
-        "media",
-    },
-    "web": {
-        "representations",
-        "models",
-        "corpora",
-        "render",
-        "metrics",
-        "data",
-        "training",
-        "bundle",
-        "sampling",
-        "media",
-        "pipeline",
-    },
-    "cli": {
-        "representations",
-        "models",
-        "corpora",
-        "render",
-        "metrics",
-        "data",
-        "training",
-        "bundle",
-        "sampling",
-        "media",
-        "pipeline",
-        "web",
-    },
+    "media": BELOW_MEDIA,
+    "pipeline": BELOW_MEDIA | {"media"},
+    "web": BELOW_MEDIA - {"constraints"} | {"media", "pipeline"},  # interfaces reach the grammar through media
+    "cli": BELOW_MEDIA - {"constraints"} | {"media", "pipeline", "web"},
 }
 
 

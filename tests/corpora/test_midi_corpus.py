@@ -292,10 +292,12 @@ def test_augmented_labels_every_version() -> None:
 
 
 def test_prepare_writes_every_hostile_file_to_skipped_tsv(user_folder: Path, tmp_path: Path) -> None:
+    from tunesmith.media import PrepareRequest
     from tunesmith.media.midi_prepare import prepare_midi
 
     out = tmp_path / "data"
-    prepare_midi(out, corpus=None, input_path=user_folder, representation="midi-notes", val_fraction=0.2, seed=0)
+    request = PrepareRequest(out, "midi-notes", input_path=user_folder, val_fraction=0.2, seed=0)
+    prepare_midi(request)
     lines = (out / "skipped.tsv").read_text().splitlines()
     assert lines[0] == "source\tref\treason"
     rows = {line.split("\t")[0]: line.split("\t")[2] for line in lines[1:]}

@@ -95,6 +95,11 @@ class StudioPiece:
     details: dict[str, Any] = field(default_factory=dict)  # the full check report, for the API
 
 
+NewFolder = Callable[[], Path]  # the studio's next empty result folder
+OnStage = Callable[[str], None]  # what a job is doing now, in words
+OnPiece = Callable[[StudioPiece], None]  # a finished piece, handed over at once
+
+
 class Medium(ABC):
     """One medium's whole life cycle; subclasses fill in the abstract methods."""
 
@@ -160,12 +165,7 @@ class Medium(ABC):
 
     @abstractmethod
     def compose(
-        self,
-        loaded: Any,
-        settings: SampleSettings,
-        new_folder: Callable[[], Path],
-        on_stage: Callable[[str], None],
-        on_piece: Callable[[StudioPiece], None],
+        self, loaded: Any, settings: SampleSettings, new_folder: NewFolder, on_stage: OnStage, on_piece: OnPiece
     ) -> None:
         """The studio: generate, check and render pieces one folder each, handing each over when it is ready."""
 

@@ -6,12 +6,21 @@ for ``abc-char``); its pieces are tunes with a title, a meter and a key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.errors import TunesmithError
-from tunesmith.media import STUDIO_STEM, Medium, PrepareRequest, SampleRequest, StudioPiece, refuse_sample_rate
+from tunesmith.media import (
+    STUDIO_STEM,
+    Medium,
+    NewFolder,
+    OnPiece,
+    OnStage,
+    PrepareRequest,
+    SampleRequest,
+    StudioPiece,
+    refuse_sample_rate,
+)
 from tunesmith.media.abc_prepare import prepare_abc
 from tunesmith.representations import Representation
 
@@ -84,12 +93,7 @@ class AbcMedium(Medium):
         return write_samples(loaded.model, loaded.representation, settings, out, extra=extra, render=request.render)
 
     def compose(
-        self,
-        loaded: Any,
-        settings: SampleSettings,
-        new_folder: Callable[[], Path],
-        on_stage: Callable[[str], None],
-        on_piece: Callable[[StudioPiece], None],
+        self, loaded: Any, settings: SampleSettings, new_folder: NewFolder, on_stage: OnStage, on_piece: OnPiece
     ) -> None:
         from tunesmith.media.abc_samples import generate_tunes
 

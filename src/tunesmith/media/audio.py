@@ -3,12 +3,11 @@ prompt out as ``.wav`` + spectrogram ``.png``, judged by whether they fade or ge
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.errors import TunesmithError
-from tunesmith.media import Medium, PrepareRequest, SampleRequest, StudioPiece
+from tunesmith.media import Medium, NewFolder, OnPiece, OnStage, PrepareRequest, SampleRequest
 from tunesmith.media.audio_prepare import prepare_audio
 from tunesmith.representations import Representation
 
@@ -41,16 +40,7 @@ class AudioMedium(Medium):
             raise TunesmithError(
                 f"{', '.join(ignored)} {verb} not apply to audio representations like {r.representation}"
             )
-        return prepare_audio(
-            r.out,
-            corpus=r.corpus,
-            input_path=r.input_path,
-            representation=r.representation,
-            val_fraction=r.val_fraction,
-            seed=r.seed,
-            max_pieces=r.max_tunes,
-            sample_rate=r.sample_rate,
-        )
+        return prepare_audio(r)
 
     def training_samples(
         self, model: Any, data: Any, config: Any, settings: SampleSettings, folder: Path, epoch: int
@@ -83,12 +73,7 @@ class AudioMedium(Medium):
         )
 
     def compose(
-        self,
-        loaded: Any,
-        settings: SampleSettings,
-        new_folder: Callable[[], Path],
-        on_stage: Callable[[str], None],
-        on_piece: Callable[[StudioPiece], None],
+        self, loaded: Any, settings: SampleSettings, new_folder: NewFolder, on_stage: OnStage, on_piece: OnPiece
     ) -> None:
         """A sound model continues a recording; the studio composes notes."""
         raise TunesmithError(

@@ -23,6 +23,7 @@ import numpy as np
 
 from tunesmith.data.prepared import SplitWriter, write_meta
 from tunesmith.errors import TunesmithError
+from tunesmith.media import PrepareRequest
 from tunesmith.representations import TokenRepresentation, names_of
 from tunesmith.representations import get as get_representation
 
@@ -45,25 +46,22 @@ def audio_sources(corpus: str | None, input_path: Path | str | None, max_pieces:
     return user_sources(files, report, base=base, max_pieces=max_pieces), {"source": str(root.resolve())}
 
 
-def prepare_audio(
-    out: Path,
-    *,
-    corpus: str | None,
-    input_path: Path | str | None,
-    representation: str,
-    val_fraction: float,
-    seed: int,
-    max_pieces: int = 0,
-    sample_rate: int | None = None,
-    workers: int = 0,
-) -> tuple[dict[str, Any], float]:
-    """Split the sources by file (seeded), then stream each split through the representation into ``out``."""
+def prepare_audio(request: PrepareRequest, workers: int = 0) -> tuple[dict[str, Any], float]:
+    """Split the sources by file (seeded), then stream each split through the representation into
+    ``request.out``; ``workers`` render built-in pieces in parallel (0: up to 4, one per core)."""
     from tunesmith.corpora.abc import ReadReport
     from tunesmith.corpora.audio import SKIP_REASONS, read_sources, reason_text
     from tunesmith.media.audio_builtin import read_builtin
     from tunesmith.stft import DEFAULT_SAMPLE_RATE
 
     started = time.perf_counter()
+    out, corpus, input_path, representation = request.out, request.corpus, request.input_path, request.representation
+    val_fraction, seed, max_pieces, sample_rate = (
+        request.val_fraction,
+        request.seed,
+        request.max_tunes,
+        request.sample_rate,
+    )
     audio = sorted(names_of("audio"))
     if representation not in audio:
         raise TunesmithError(f"'{representation}' is not an audio representation: {', '.join(audio)}")

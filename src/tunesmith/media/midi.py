@@ -3,13 +3,22 @@ piano-roll ``.png`` and audio, judged by notes, range and (for tokens) the token
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunesmith import corpora
 from tunesmith.errors import TunesmithError
-from tunesmith.media import STUDIO_STEM, Medium, PrepareRequest, SampleRequest, StudioPiece, refuse_sample_rate
+from tunesmith.media import (
+    STUDIO_STEM,
+    Medium,
+    NewFolder,
+    OnPiece,
+    OnStage,
+    PrepareRequest,
+    SampleRequest,
+    StudioPiece,
+    refuse_sample_rate,
+)
 from tunesmith.media.midi_prepare import prepare_midi
 from tunesmith.representations import Representation
 
@@ -29,16 +38,7 @@ class MidiMedium(Medium):
         r = request
         if r.corpus is not None and corpora.builtin(r.corpus).kind != "midi":
             raise TunesmithError(f"corpus '{r.corpus}' is ABC; {r.representation} reads MIDI (try --corpus bach)")
-        return prepare_midi(
-            r.out,
-            corpus=r.corpus,
-            input_path=r.input_path,
-            representation=r.representation,
-            val_fraction=r.val_fraction,
-            seed=r.seed,
-            max_pieces=r.max_tunes,
-            **r.midi,
-        )
+        return prepare_midi(r)
 
     def training_samples(
         self, model: Any, data: Any, config: Any, settings: SampleSettings, folder: Path, epoch: int
@@ -93,12 +93,7 @@ class MidiMedium(Medium):
         )
 
     def compose(
-        self,
-        loaded: Any,
-        settings: SampleSettings,
-        new_folder: Callable[[], Path],
-        on_stage: Callable[[str], None],
-        on_piece: Callable[[StudioPiece], None],
+        self, loaded: Any, settings: SampleSettings, new_folder: NewFolder, on_stage: OnStage, on_piece: OnPiece
     ) -> None:
         """Decode each piece, write MIDI, WAV and a piano-roll PNG, with the checks ``sample`` reports."""
         rep = loaded.representation

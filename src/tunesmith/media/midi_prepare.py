@@ -15,6 +15,7 @@ import numpy as np
 
 from tunesmith.data.prepared import write_meta, write_split
 from tunesmith.errors import TunesmithError
+from tunesmith.media import PrepareRequest
 from tunesmith.representations import REGISTRY, FrameRepresentation
 from tunesmith.representations import get as get_representation
 from tunesmith.representations.midi_tokens import MidiTokenRepresentation
@@ -39,26 +40,22 @@ def read_pieces(corpus: str | None, input_path: Path | str | None, max_pieces: i
     return pieces, report, {"source": str(root.resolve())}
 
 
-def prepare_midi(
-    out: Path,
-    *,
-    corpus: str | None,
-    input_path: Path | str | None,
-    representation: str,
-    val_fraction: float,
-    seed: int,
-    max_pieces: int = 0,
-    transpose: int = 0,
-    tempo_factors: tuple[float, ...] = (),
-    normalize_key: bool = False,
-    vocab_size: int = 0,
-) -> tuple[dict[str, Any], float]:
-    """Read, split by piece (seeded), augment the training split, fit and encode into ``out``."""
+def prepare_midi(request: PrepareRequest) -> tuple[dict[str, Any], float]:
+    """Read, split by piece (seeded), augment the training split, fit and encode into ``request.out``.
+
+    ``request.midi`` holds the MIDI options: transpose, tempo_factors, normalize_key, vocab_size."""
     from tunesmith.corpora.augment import augmented
     from tunesmith.corpora.augment import normalize_key as to_c
     from tunesmith.corpora.midi import SKIP_REASONS, Piece
 
     started = time.perf_counter()
+    out, corpus, input_path, representation = request.out, request.corpus, request.input_path, request.representation
+    val_fraction, seed, max_pieces = request.val_fraction, request.seed, request.max_tunes
+    options = dict(request.midi)
+    transpose, normalize_key = int(options.pop("transpose", 0)), bool(options.pop("normalize_key", False))
+    tempo_factors, vocab_size = tuple(options.pop("tempo_factors", ())), int(options.pop("vocab_size", 0))
+    if options:
+        raise TunesmithError(f"unknown MIDI options: {', '.join(sorted(options))}")
     if not 0 <= transpose <= MAX_TRANSPOSE:
         raise TunesmithError(f"--transpose {transpose} must be between 0 and {MAX_TRANSPOSE} semitones")
     if any(not 0.5 <= f <= 2.0 for f in tempo_factors) or len(tempo_factors) > 8:
