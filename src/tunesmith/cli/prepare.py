@@ -11,17 +11,6 @@ from tunesmith.cli.common import friendly
 from tunesmith.errors import TunesmithError
 
 
-def _representations() -> dict[str, str]:
-    """The registry's names by medium for the help text (the registry is the only list of them)."""
-    from tunesmith.representations import MEDIA, REGISTRY, names_of
-
-    names = {m: ", ".join(names_of(m)) for m in MEDIA}
-    return {**names, "bpe": "/".join(n for n, c in REGISTRY.items() if c.learns_merges)}
-
-
-REPS = _representations()
-
-
 @friendly
 def prepare(
     out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.")],
@@ -32,7 +21,8 @@ def prepare(
     representation: Annotated[
         str,
         typer.Option(
-            help=f"{REPS['abc']} (ABC); for MIDI: {REPS['midi']}; for audio (bach, folk or --input): {REPS['audio']}."
+            help="A registered representation of ABC, MIDI or audio (bach, folk or --input); "
+            "an unknown name lists them all, by medium."
         ),
     ] = "abc-char",
     drop_fields: Annotated[str, typer.Option(help="Header fields to remove, e.g. T,N,Z.")] = "",
@@ -48,7 +38,9 @@ def prepare(
     normalize_key: Annotated[
         bool, typer.Option(help="MIDI: transpose every piece to C major / A minor first.")
     ] = False,
-    vocab_size: Annotated[int, typer.Option(help=f"{REPS['bpe']}: learn BPE merges up to this vocabulary.")] = 0,
+    vocab_size: Annotated[
+        int, typer.Option(help="MIDI token representations built on MidiTok: learn BPE merges up to this vocabulary.")
+    ] = 0,
     sample_rate: Annotated[
         int | None, typer.Option(help="Audio: resample to this rate in Hz, 8000 to 48000 (default 16000).")
     ] = None,

@@ -12,7 +12,7 @@ from typing import Any
 
 from tunesmith import media
 from tunesmith.errors import TunesmithError
-from tunesmith.representations import REGISTRY
+from tunesmith.representations import MEDIA, REGISTRY, names_of
 
 MAX_TUNE_CHARS = 100_000
 
@@ -24,10 +24,10 @@ class PrepareResult:
     seconds: float
 
 
-def known_representations() -> list[str]:
-    """Every registered representation, grouped by medium (ABC, MIDI, audio): the registry is the list."""
-    order = {name: i for i, name in enumerate(("abc", "midi", "audio"))}
-    return sorted(REGISTRY, key=lambda n: (order.get(REGISTRY[n].medium, len(order)), n))
+def known_representations() -> str:
+    """Every registered representation by medium, for messages: the registry is the only list."""
+    labels = {"abc": "ABC", "midi": "MIDI", "audio": "audio"}
+    return "; ".join(f"{', '.join(names_of(m))} ({labels[m]})" for m in MEDIA if names_of(m))
 
 
 def prepare(
@@ -62,8 +62,9 @@ def prepare(
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "meta.json").is_file())):
         raise TunesmithError(f"--out {out} exists and is not a prepared dataset; choose an empty or new folder")
     if representation not in REGISTRY:
-        known = ", ".join(known_representations())
-        raise TunesmithError(f"representation '{representation}' cannot be prepared; choose one of {known}")
+        raise TunesmithError(
+            f"representation '{representation}' cannot be prepared; choose one of {known_representations()}"
+        )
     request = media.PrepareRequest(
         out=out,
         representation=representation,
