@@ -53,6 +53,34 @@ def kill_at_first_checkpoint(args: list[str], run: Path, env: dict | None = None
     return int(load_checkpoint(last)["global_step"])
 
 
+def assert_resume_matches_uninterrupted(args: list[str], tmp_path: Path, steps: int) -> Path:
+    """SIGKILL ``tunesmith ARGS`` at its first checkpoint, re-run the same command (it must resume from that
+    step and finish at ``steps``), train the same recipe straight through, and require every weight to be
+    equal bit for bit. Returns the killed-and-resumed run folder."""
+    import torch
+
+    from tunesmith.training.checkpoint_io import load_checkpoint
+
+    killed = tmp_path / "killed"
+    saved_step = kill_at_first_checkpoint(args, killed)
+    last = killed / "checkpoints" / "last.ckpt"
+    assert 0 < saved_step < steps
+
+    resumed = run_cli(*args, "--run", killed)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed from step {saved_step}" in resumed.stdout
+    assert load_checkpoint(last)["global_step"] == steps
+
+    straight = run_cli(*args, "--run", tmp_path / "straight")
+    assert straight.returncode == 0, straight.stderr
+    a = load_checkpoint(last)["state_dict"]
+    b = load_checkpoint(tmp_path / "straight" / "checkpoints" / "last.ckpt")["state_dict"]
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    return killed
+
+
 @pytest.fixture(scope="session")
 def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """400 folk tunes, prepared once for the whole session."""

@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,9 +86,8 @@ def test_grid_sweep_trains_each_configuration_once_and_resumes(small_data: Path,
     _assert_real_picture(out / "sweep.png", (300, 900))
 
     stamps = {n: (out / "runs" / n / "checkpoints" / "last.ckpt").stat().st_mtime_ns for n in names}
-    started = time.perf_counter()
     again = run_grid("abc-lstm-debug", small_data, out, grid=GRID, overrides=TINY, echo=lines.append)
-    assert again.trained == 0 and again.reused == 4 and time.perf_counter() - started < 10
+    assert again.trained == 0 and again.reused == 4  # and the checkpoints below are untouched
     assert _csv(out / "sweep.csv") == rows
     assert stamps == {n: (out / "runs" / n / "checkpoints" / "last.ckpt").stat().st_mtime_ns for n in names}
 
@@ -193,7 +191,6 @@ def postgres() -> Iterator[str]:
         shutil.chown(folder, "postgres", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
     port, data = _free_port(), folder / "data"
-    started = time.perf_counter()
     subprocess.run(
         [*as_user, str(pg_bin / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--no-sync"],
         check=True, capture_output=True,
@@ -203,7 +200,6 @@ def postgres() -> Iterator[str]:
         [*as_user, str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-o", options, "-w", "start"],
         check=True, capture_output=True,
     )  # fmt: skip
-    print(f"PostgreSQL initdb + start took {time.perf_counter() - started:.2f} s")
     try:
         yield f"postgresql://postgres@/postgres?host={folder}&port={port}"
     finally:

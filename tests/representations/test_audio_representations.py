@@ -7,8 +7,6 @@ Griffin-Lim and mel decodes by spectral convergence on a harmonic tone; mu-law w
 
 from __future__ import annotations
 
-import time
-
 import librosa
 import numpy as np
 import pytest
@@ -160,7 +158,7 @@ def test_audio_spectral_columns_values_and_round_trip() -> None:
         rep.decode(frames, phase="zero")
 
 
-def test_mel_values_griffin_lim_quality_and_speed() -> None:
+def test_mel_values_and_griffin_lim_quality() -> None:
     rep = REGISTRY["mel"].fit([])
     assert (rep.n_mels, rep.n_fft, rep.hop, rep.frame_dim, rep.loss) == (80, 1024, 256, 80, "mse")
     wave = pad_to(tone(10.0), rep.hop)
@@ -174,13 +172,7 @@ def test_mel_values_griffin_lim_quality_and_speed() -> None:
     assert np.allclose(rep.frames_db(rep.frames_of(wave)), db, atol=1e-4)
     assert rep.linear_db(wave).shape == (len(db), 513)
 
-    timings = []
-    for _ in range(3):  # best of three: the machine is shared
-        started = time.perf_counter()
-        rebuilt = rep.decode(rep.frames_of(wave))
-        timings.append(time.perf_counter() - started)
-    speed = (len(wave) / SR) / min(timings)
-    assert speed >= 10, f"mel encode + decode ran at {speed:.1f}x real time"
+    rebuilt = rep.decode(rep.frames_of(wave))  # its speed is a benchmark figure (benchmarks/audio_quality.py)
     assert len(rebuilt) == len(wave) and np.abs(rebuilt).max() <= 1
     assert convergence(10 ** (db / 20), 10 ** (rep.mel_db(rebuilt) / 20)) < 0.25  # measured about 0.12
     assert np.array_equal(rep.start_frame(), np.full(80, -1.0, dtype=np.float32))

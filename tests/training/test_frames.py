@@ -10,7 +10,7 @@ import pytest
 import symusic
 import torch
 
-from tests.conftest import kill_at_first_checkpoint, run_cli
+from tests.conftest import assert_resume_matches_uninterrupted
 from tunesmith import models
 from tunesmith.data.frames import FrameLoader, frame_loaders
 from tunesmith.data.prepared import PreparedData, write_meta, write_split
@@ -219,23 +219,7 @@ def test_frame_kill_and_resume_matches_uninterrupted_run(frame_data: Path, tmp_p
         "--set",
         "model.input_noise=0.05",
     ]
-    killed = tmp_path / "killed"
-    saved_step = kill_at_first_checkpoint(args, killed)
-    last = killed / "checkpoints" / "last.ckpt"
-    assert 0 < saved_step < 80
-
-    resumed = run_cli(*args, "--run", killed)
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"resumed from step {saved_step}" in resumed.stdout
-    assert load_checkpoint(last)["global_step"] == 80
-
-    straight = run_cli(*args, "--run", tmp_path / "straight")
-    assert straight.returncode == 0, straight.stderr
-    a = load_checkpoint(last)["state_dict"]
-    b = load_checkpoint(tmp_path / "straight" / "checkpoints" / "last.ckpt")["state_dict"]
-    assert a.keys() == b.keys()
-    for name in a:
-        assert torch.equal(a[name], b[name]), name
+    killed = assert_resume_matches_uninterrupted(args, tmp_path, steps=80)
     assert [r["epoch"] for r in _rows(killed)] == ["0", "1", "2", "3"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import kill_at_first_checkpoint, run_cli
+from tests.conftest import assert_resume_matches_uninterrupted, run_cli
 from tunesmith.training.checkpoint_io import load_checkpoint
 
 
@@ -59,22 +59,7 @@ def test_kill_and_resume_matches_uninterrupted_run(small_data: Path, tmp_path: P
         "--set",
         "train.max_epochs=4",
     ]
-    killed = tmp_path / "killed"
-    saved_step = kill_at_first_checkpoint(args, killed)
-    last = killed / "checkpoints" / "last.ckpt"
-    assert 0 < saved_step < 80
-
-    resumed = run_cli(*args, "--run", killed)
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"resumed from step {saved_step}" in resumed.stdout
-    assert load_checkpoint(last)["global_step"] == 80
-
-    straight = run_cli(*args, "--run", tmp_path / "straight")
-    assert straight.returncode == 0, straight.stderr
-    a, b = _weights(last), _weights(tmp_path / "straight" / "checkpoints" / "last.ckpt")
-    assert a.keys() == b.keys()
-    for name in a:
-        assert torch.equal(a[name], b[name]), name
+    killed = assert_resume_matches_uninterrupted(args, tmp_path, steps=80)
     assert [r["epoch"] for r in _rows(killed)] == ["0", "1", "2", "3"]
 
 
