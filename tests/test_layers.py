@@ -13,7 +13,7 @@ from pathlib import Path
 import tunesmith
 
 ROOT = Path(tunesmith.__file__).parent
-GROUND = {"errors", "config", "abc_text", "stft", "presets", "__init__", "__version__"}
+GROUND = {"errors", "config", "abc_text", "stft", "untrusted", "presets", "__init__", "__version__"}
 
 # package -> the packages it may import besides the ground floor (and itself)
 BELOW_MEDIA = {"representations", "models", "corpora", "render", "metrics", "data", "constraints", "training"}

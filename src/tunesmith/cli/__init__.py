@@ -2,8 +2,9 @@
 
 Each verb lives in its own module below this package; :data:`VERBS` is the one list of them, and its
 order is the order of ``tunesmith --help`` (the workflow first, then the tools that look at a run).
-Heavy libraries are imported inside each verb, so ``tunesmith --help`` is instant. Problems the user
-can fix print one line and exit with status 2 (see :func:`tunesmith.cli.common.friendly`).
+Heavy libraries are imported inside each verb, so ``tunesmith --help`` is instant. Every verb runs
+inside one boundary (:class:`tunesmith.cli.boundary.Boundary`): problems the user can fix print one
+``error:`` line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import typer
 
 from tunesmith.cli import (
+    boundary,
     demo,
     evaluate,
     export,
@@ -29,6 +31,7 @@ from tunesmith.cli import (
 )
 
 app = typer.Typer(
+    cls=boundary.Boundary,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,

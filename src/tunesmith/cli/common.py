@@ -1,4 +1,4 @@
-"""What the verbs share: friendly errors and plain-text tables.
+"""What the verbs share: plain-text tables and the lines that report generated pieces.
 
 Verb modules import these and never each other, so each verb reads on its own. Nothing here
 imports a heavy library, so ``tunesmith --help`` stays instant.
@@ -6,30 +6,9 @@ imports a heavy library, so ``tunesmith --help`` stays instant.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import typer
-
-from tunesmith.errors import TunesmithError
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a TunesmithError into one line on stderr and exit status 2: the user can fix it, no traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except TunesmithError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def printable(text: str) -> str:

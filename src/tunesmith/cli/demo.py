@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly, print_pieces
+from tunesmith.cli.common import print_pieces
 
 
-@friendly
 def demo(
     minutes: Annotated[float, typer.Option(help="Training budget in minutes.")] = 5.0,
     out: Annotated[Path, typer.Option(help="Where data, the run and the tunes go.")] = Path("demo-output"),

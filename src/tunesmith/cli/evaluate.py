@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly, table
+from tunesmith.cli.common import table
 
 
-@friendly
 def evaluate(
     model: Annotated[Path, typer.Argument(help="A run folder or a bundle folder.")],
     num: Annotated[int, typer.Option(help="Samples per temperature, and pieces in each reference draw.")] = 200,

@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly
 
-
-@friendly
 def export(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
     out: Annotated[Path, typer.Option(help="Bundle folder to write.")],

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly, table
+from tunesmith.cli.common import table
 
 
-@friendly
 def plot(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
     unit: Annotated[

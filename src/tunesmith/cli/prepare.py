@@ -7,11 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from tunesmith.cli.common import friendly
 from tunesmith.errors import TunesmithError
 
 
-@friendly
 def prepare(
     out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.")],
     corpus: Annotated[str | None, typer.Option(help="Built-in corpus: folk (ABC), bach or classical (MIDI).")] = None,

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly, table
+from tunesmith.cli.common import table
 
 
-@friendly
 def reconstruct(
     model: Annotated[Path, typer.Argument(help="A run or bundle folder of an autoencoder (mel-cae).")],
     audio: Annotated[Path, typer.Argument(help="An audio file (.wav, .flac, .ogg…), at most 10 minutes.")],

@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly, table
+from tunesmith.cli.common import table
 from tunesmith.errors import TunesmithError
 
 
-@friendly
 def render(
     path: Annotated[Path, typer.Argument(help="An .abc (tunebook) or .mid file, or a folder of them.")],
     to: Annotated[str, typer.Option("--to", help="Formats: wav, flac, ogg, svg, musicxml, mid.")] = "wav,svg",

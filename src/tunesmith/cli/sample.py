@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly, print_pieces
+from tunesmith.cli.common import print_pieces
 
 
-@friendly
 def sample(
     model: Annotated[Path, typer.Argument(help="A run folder or a bundle folder.")],
     num: Annotated[int, typer.Option(help="Number of tunes (1 to 1000).")] = 10,

@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly
 
-
-@friendly
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,

@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly, table
+from tunesmith.cli.common import table
 from tunesmith.errors import TunesmithError
 
 
-@friendly
 def sweep(
     preset: Annotated[str, typer.Option(help="Preset name (see 'tunesmith presets') or a YAML file.")],
     data: Annotated[Path, typer.Option(help="Prepared dataset folder.")],

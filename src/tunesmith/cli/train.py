@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import friendly
 from tunesmith.errors import TunesmithError
 
 
-@friendly
 def train(
     preset: Annotated[str, typer.Option(help="Preset name (see 'tunesmith presets') or a YAML file.")],
     data: Annotated[Path, typer.Option(help="Prepared dataset folder.")],
