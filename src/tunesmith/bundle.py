@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import platform
 from dataclasses import dataclass
 from importlib import metadata
@@ -22,15 +23,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from torch import nn
 
 from tunesmith import __version__, models
-from tunesmith.config import Config, read_config, validate
+from tunesmith.config import Config, validate
 from tunesmith.errors import TunesmithError
+from tunesmith.models.size import check_loading, expected_shapes
 from tunesmith.representations import FrameRepresentation, Representation, TokenRepresentation, from_json
 from tunesmith.training.checkpoint_io import load_checkpoint
+from tunesmith.untrusted import read_bytes, read_json, regular_file_size
 
 BUNDLE_FORMAT = 1
+MAX_CONFIG_BYTES = 1024 * 1024  # config.json and config.yaml: a recipe is a few kilobytes
+MAX_HEADER_BYTES = 1024 * 1024  # a safetensors header: names, shapes and offsets of every weight
+MAX_CHECKPOINT_EXTRA = 64 * 1024 * 1024  # a checkpoint's records besides its weights and optimiser state
 VERSIONED = ("torch", "lightning", "numpy", "music21", "symusic", "safetensors")
 
 
@@ -45,11 +52,12 @@ class LoadedModel:
 
 
 def is_run(path: Path) -> bool:
-    return (path / "config.yaml").is_file() and (path / "checkpoints").is_dir()
+    """Has a run's files; whether they can be read is for :func:`load` to say (a FIFO is named, not skipped)."""
+    return (path / "config.yaml").exists() and (path / "checkpoints").is_dir()
 
 
 def is_bundle(path: Path) -> bool:
-    return (path / "model.safetensors").is_file()
+    return (path / "model.safetensors").exists()
 
 
 def model_size(rep: Representation) -> int:
@@ -57,32 +65,112 @@ def model_size(rep: Representation) -> int:
     return rep.frame_dim if isinstance(rep, FrameRepresentation) else rep.vocab_size
 
 
-def _build(config: Config, rep: Representation, state: dict[str, torch.Tensor], source: Path) -> nn.Module:
-    validate(config)  # a shared config is untrusted input: sizes are bounded before anything is built
+def _build(config: Config, state: dict[str, torch.Tensor], size: int, source: str) -> nn.Module:
+    """The real model, once :func:`_expected` and :func:`_compare` have passed: only now is memory asked for."""
+    m = config.model
+    model = models.build(m.name, size, **m.hyper())
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError:  # torch's many-line account of every mismatch never reaches the user
+        raise TunesmithError(f"{source}: the weights do not fit the model its config describes") from None
+    return model.eval()
+
+
+def _expected(config: Config, rep: Representation, source: str) -> dict[str, tuple[int, ...]]:
+    """Check a config as untrusted input and return every weight's shape, all without allocating the model.
+
+    The ranges are checked (:func:`tunesmith.config.validate`), then the size of the model on PyTorch's meta
+    device (:func:`tunesmith.models.size.check_loading`), so ``model.hidden=65536 model.layers=64`` is refused
+    in milliseconds rather than after asking for 68 GB."""
+    try:
+        validate(config)
+    except TunesmithError as exc:
+        raise TunesmithError(f"{source}: {exc}") from None
     m = config.model
     frames = isinstance(rep, FrameRepresentation)
     if (m.name in models.FRAME_REGISTRY) != frames:
         kind = "frame" if frames else "token"
         raise TunesmithError(f"{source}: model '{m.name}' does not read the {kind}s of '{rep.name}'")
-    model = models.build(m.name, model_size(rep), **m.hyper())
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise TunesmithError(f"{source}: weights do not match the model in its config ({str(exc)[:200]})") from None
-    return model.eval()
+    if m.name not in models.REGISTRY and m.name not in models.FRAME_REGISTRY:
+        raise TunesmithError(f"{source}: unknown model '{m.name:.40}'")
+    check_loading(config, model_size(rep), source)
+    return expected_shapes(m.name, model_size(rep), m.hyper())
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _shape(shape: tuple[int, ...]) -> str:
+    return f"({', '.join(map(str, shape))}{',' if len(shape) == 1 else ''})"
+
+
+def _compare(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]], source: str) -> None:
+    """Refuse, in one line, the first weight the file lacks, has extra, or holds in another shape."""
+    missing = [k for k in expected if k not in found]
+    extra = sorted(k for k in found if k not in expected)
+    if missing:
+        raise TunesmithError(
+            f"{source}: weight {missing[0]!r:.80} of the config's model is not in the file{_more(missing)}"
+        )
+    if extra:
+        raise TunesmithError(
+            f"{source}: weight {extra[0]!r:.80} in the file is not in the config's model{_more(extra)}"
+        )
+    for name, shape in expected.items():
+        if tuple(found[name]) != tuple(shape):
+            file, model = _shape(found[name]), _shape(shape)
+            raise TunesmithError(f"{source}: weight {name!r} is {file} in the file but {model} for the config's model")
+
+
+def _more(names: list[str]) -> str:
+    return f" ({len(names) - 1} more)" if len(names) > 1 else ""
+
+
+def _elements(expected: dict[str, tuple[int, ...]]) -> int:
+    return sum(math.prod(shape) for shape in expected.values())
+
+
+def _read_info(path: Path) -> tuple[dict[str, Any], Config]:
+    """A bundle's ``config.json``: its format, the recipe and the size it was written for."""
+    source = path / "config.json"
+    info = read_json(source, max_bytes=MAX_CONFIG_BYTES)
+    if info.get("format") != BUNDLE_FORMAT or isinstance(info.get("format"), bool):
+        raise TunesmithError(f"{path}: bundle format {info.get('format')!r:.40} is not {BUNDLE_FORMAT}")
+    return info, config_from(info.get("config"), str(source), "'config' must be an object of settings")
+
+
+def config_from(raw: Any, source: str, not_a_mapping: str = "must hold a mapping of settings") -> Config:
+    """A :class:`Config` from a stranger's settings: whatever is wrong with them is one line naming ``source``."""
+    if not isinstance(raw, dict):
+        raise TunesmithError(f"{source}: {not_a_mapping}, not {type(raw).__name__}")
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise TunesmithError(f"{path} is missing") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise TunesmithError(f"{path} is not valid JSON ({exc})") from None
+        return Config.from_dict(raw, source)
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # int([1]), float(10**400)…
+        raise TunesmithError(f"{source}: a setting has a value of the wrong kind ({_first_line(exc)[:80]})") from None
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """YAML without aliases: ``*name`` lets a 1 KB file expand into gigabytes (the "billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases (*name) are not read")
+        return super().compose_node(parent, index)
+
+
+def read_run_config(path: Path) -> Config:
+    """A run's ``config.yaml``, read as a stranger's file: a bounded regular file of plain YAML settings."""
+    text = read_bytes(path, max_bytes=MAX_CONFIG_BYTES)
+    try:
+        raw = yaml.load(text.decode("utf-8"), Loader=_PlainLoader)  # noqa: S506 - a SafeLoader, aliases refused
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise TunesmithError(f"cannot read {path}: not YAML settings ({reason})") from None
+    return config_from({} if raw is None else raw, str(path))
 
 
 def _representation(path: Path) -> Representation:
-    rep = from_json(_read_json(path))
+    try:
+        rep = from_json(read_json(path))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise TunesmithError(f"{path}: not a representation's state ({' '.join(str(exc).split())[:120]})") from None
     if not isinstance(rep, (TokenRepresentation, FrameRepresentation)):
         raise TunesmithError(f"{path}: '{rep.name}' is neither a token nor a frame representation")
     return rep
@@ -103,42 +191,83 @@ def run_checkpoint(run: Path, which: str = "best") -> Path:
     raise TunesmithError(f"run {run} has no checkpoint yet ({' or '.join(names)}); train it first")
 
 
+def _load_bundle(path: Path) -> LoadedModel:
+    """Every check on the JSON, the config and the safetensors header comes before a weight is read."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    info, config = _read_info(path)
+    rep = _representation(path / "representation.json")
+    source = f"bundle {path}"
+    declared = info.get("frame_dim" if isinstance(rep, FrameRepresentation) else "vocab_size")
+    if declared is not None and declared != model_size(rep):
+        raise TunesmithError(
+            f"{source}: config.json is for size {declared!r:.20} but representation.json has {model_size(rep)}"
+        )
+    expected = _expected(config, rep, source)
+    weights = path / "model.safetensors"
+    regular_file_size(weights, max_bytes=_elements(expected) * 8 + MAX_HEADER_BYTES)  # float64 at most
+    try:
+        with safe_open(weights, framework="pt") as f:  # the header only: names, shapes and offsets
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 - a safe_open handle
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise TunesmithError(f"{weights} is corrupt or truncated ({_first_line(exc)})") from None
+    _compare(found, expected, source)
+    try:
+        state = load_file(weights)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise TunesmithError(f"{weights} is corrupt or truncated ({_first_line(exc)})") from None
+    return LoadedModel(_build(config, state, model_size(rep), source), rep, config, path, "bundle", info)
+
+
+def _load_run(path: Path, checkpoint: str) -> LoadedModel:
+    config = read_run_config(path / "config.yaml")
+    rep = _representation(path / "representation.json")
+    source = f"run {path}"
+    expected = _expected(config, rep, source)
+    ckpt_path = run_checkpoint(path, checkpoint)
+    # weights, optimiser moments and a margin for Lightning's own records, in float64 at most
+    regular_file_size(ckpt_path, max_bytes=_elements(expected) * 8 * 4 + MAX_CHECKPOINT_EXTRA)
+    ckpt = load_checkpoint(ckpt_path)
+    stored = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
+    if not isinstance(stored, dict):
+        raise TunesmithError(f"checkpoint {ckpt_path} holds no state_dict")
+    state = {k[len("model.") :]: v for k, v in stored.items() if isinstance(k, str) and k.startswith("model.")}
+    if not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise TunesmithError(f"checkpoint {ckpt_path} holds weights that are not tensors")
+    _compare({k: tuple(v.shape) for k, v in state.items()}, expected, f"checkpoint {ckpt_path}")
+    callbacks = ckpt.get("callbacks")
+    best = (callbacks.get("RunCheckpoint") or {}) if isinstance(callbacks, dict) else {}
+    info = {
+        "checkpoint": ckpt_path.name,
+        "global_step": ckpt.get("global_step"),
+        "epoch": ckpt.get("epoch"),
+        "best_val_loss": best.get("best") if isinstance(best, dict) else None,
+    }
+    return LoadedModel(_build(config, state, model_size(rep), source), rep, config, path, "run", info)
+
+
 def load(path: Path | str, checkpoint: str = "best") -> LoadedModel:
-    """A model ready to sample, from a run directory or a bundle."""
+    """A model ready to sample, from a run directory or a bundle.
+
+    Both are a stranger's files: JSON and YAML go through bounded readers, the config is range-checked and
+    the model sized on the meta device, and every weight's name and shape is compared with what the config
+    builds before the real model is allocated. Any refusal is one line naming the file."""
     path = Path(path)
     _check_choice(checkpoint)
     if not path.exists():
         raise TunesmithError(f"{path} does not exist (expected a run directory or a bundle)")
     if is_bundle(path):
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        info = _read_json(path / "config.json")
-        if info.get("format") != BUNDLE_FORMAT:
-            raise TunesmithError(f"{path}: bundle format {info.get('format')!r} is not {BUNDLE_FORMAT}")
-        config = Config.from_dict(info["config"], str(path / "config.json"))
-        rep = _representation(path / "representation.json")
-        try:
-            state = load_file(path / "model.safetensors")
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise TunesmithError(f"{path / 'model.safetensors'} is corrupt or truncated ({exc})") from None
-        return LoadedModel(_build(config, rep, state, path), rep, config, path, "bundle", info)
+        return _load_bundle(path)
     if is_run(path):
-        config = read_config(path / "config.yaml")
-        rep = _representation(path / "representation.json")
-        ckpt_path = run_checkpoint(path, checkpoint)
-        ckpt = load_checkpoint(ckpt_path)
-        state = {k[len("model.") :]: v for k, v in ckpt.get("state_dict", {}).items() if k.startswith("model.")}
-        info = {
-            "checkpoint": ckpt_path.name,
-            "global_step": ckpt.get("global_step"),
-            "epoch": ckpt.get("epoch"),
-            "best_val_loss": (ckpt.get("callbacks", {}).get("RunCheckpoint") or {}).get("best"),
-        }
-        return LoadedModel(_build(config, rep, state, ckpt_path), rep, config, path, "run", info)
+        return _load_run(path, checkpoint)
     raise TunesmithError(
         f"{path} is neither a run directory (config.yaml + checkpoints/) nor a bundle (model.safetensors)"
     )
+
+
+def _first_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
 
 
 def library_versions() -> dict[str, str]:

@@ -2,8 +2,10 @@
 
 A shared model or a copied run folder is a stranger's file. Before ``json`` sees a byte, the file
 must be a regular file (not a FIFO or ``/dev/zero`` behind a link), no larger than ``max_bytes``,
-and nested no deeper than ``max_depth``; NaN and Infinity are refused, and the top level must be
-the type the caller expects. Every refusal is a :class:`TunesmithError` naming the file, so the
+and nested no deeper than ``max_depth``; NaN, Infinity and numbers too large for a float (``1e999``)
+are refused, and the top level must be the type the caller expects. :func:`read_bytes` and
+:func:`regular_file_size` give the same guarantees to other files we read (YAML, CSV, weights).
+Every refusal is a :class:`TunesmithError` naming the file, so the
 CLI prints one line and the studio fails only the request that touched it.
 """
 
@@ -12,7 +14,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -23,33 +27,31 @@ MAX_JSON_DEPTH = 32  # ours nest 4 deep; Python's parser recurses, so depth is c
 MAX_JSON_ITEMS = 2_000_000  # values in one document (a 100k-merge vocabulary is ~300k)
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes and all; linear time
+_NOT_STRUCTURE = re.compile(r"[^\[\]{},]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
 def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses to inf without ever meeting parse_constant
+        raise ValueError(f"{text[:20]} is too large for a number")
+    return value
+
+
 def _depth_and_items(text: str) -> tuple[int, int]:
-    """Deepest bracket nesting and a rough value count, by a scan that skips string contents."""
-    depth = deepest = items = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            items += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-        elif ch == ",":
-            items += 1
-    return deepest, items
+    """Deepest bracket nesting and a rough value count, with string contents skipped.
+
+    Strings are cut out and everything but brackets and commas dropped by two regular expressions,
+    so a 16 MB vocabulary is scanned in a fraction of a second; only the brackets are walked."""
+    structure = _NOT_STRUCTURE.sub("", _STRING.sub("", text))
+    items = structure.count(",") + structure.count("[") + structure.count("{")
+    deepest = max(accumulate(_STEP.get(ch, 0) for ch in structure), default=0)
+    return max(deepest, 0), items
 
 
 def parse_json(
@@ -68,19 +70,73 @@ def parse_json(
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise TunesmithError(f"{source} is not UTF-8 text (a binary file?)") from None
+    if "\x00" in text:
+        raise TunesmithError(f"{source} holds NUL bytes (a binary file?)")
     deepest, items = _depth_and_items(text)
     if deepest > max_depth:
         raise TunesmithError(f"{source} nests {deepest} levels deep; at most {max_depth} are read")
     if items > MAX_JSON_ITEMS:
         raise TunesmithError(f"{source} holds more than {MAX_JSON_ITEMS:,} values")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
-        raise TunesmithError(f"{source} is not valid JSON ({str(exc)[:120]})") from None
+        reason = " ".join(str(exc).split())[:120]
+        raise TunesmithError(f"{source} is not valid JSON ({reason})") from None
     if not isinstance(value, expect):
         names = {dict: "an object", list: "a list"}
         raise TunesmithError(f"{source} must hold {names.get(expect, expect.__name__)}, not {type(value).__name__}")
     return value
+
+
+def read_bytes(path: Path | str, *, max_bytes: int, what: str = "") -> bytes:
+    """The bytes of a regular file no larger than ``max_bytes``; anything else is refused, naming the file.
+
+    The path is looked at (through any link) before it is opened, so a FIFO or a device is never opened
+    at all; the open file is looked at again, so a swap in between is caught too."""
+    path = Path(path)
+    name = f"{what} {path}" if what else str(path)
+    try:
+        ahead = os.stat(path)
+    except FileNotFoundError:
+        raise TunesmithError(f"{name} is missing") from None
+    except OSError as exc:
+        raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(ahead.st_mode):
+        raise TunesmithError(f"{name} is not a regular file")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise TunesmithError(f"{name} is not a regular file")
+        if info.st_size > max_bytes:
+            raise TunesmithError(f"{name} is {info.st_size:,} bytes; at most {max_bytes:,} are read")
+        try:
+            data = f.read(max_bytes + 1)  # a file that grows while read stops here too
+        except OSError as exc:
+            raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise TunesmithError(f"{name} is larger than {max_bytes:,} bytes")
+    return data
+
+
+def regular_file_size(path: Path | str, *, max_bytes: int, what: str = "") -> int:
+    """The size of a regular file no larger than ``max_bytes`` (weights a library will read itself)."""
+    path = Path(path)
+    name = f"{what} {path}" if what else str(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise TunesmithError(f"{name} is missing") from None
+    except OSError as exc:
+        raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise TunesmithError(f"{name} is not a regular file")
+    if info.st_size > max_bytes:
+        raise TunesmithError(f"{name} is {info.st_size:,} bytes; at most {max_bytes:,} are read")
+    return info.st_size
 
 
 def read_json(
@@ -91,23 +147,7 @@ def read_json(
     max_depth: int = MAX_JSON_DEPTH,
 ) -> Any:
     """Read and parse ``path`` as untrusted JSON; a missing, special, huge or malformed file is refused."""
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise TunesmithError(f"{path} is missing") from None
-    except OSError as exc:
-        raise TunesmithError(f"cannot read {path} ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise TunesmithError(f"{path} is not a regular file")
-        if info.st_size > max_bytes:
-            raise TunesmithError(f"{path} is {info.st_size:,} bytes; at most {max_bytes:,} are read")
-        try:
-            data = f.read(max_bytes + 1)  # a file that grows while read stops here too
-        except OSError as exc:
-            raise TunesmithError(f"cannot read {path} ({exc.strerror or exc})") from None
+    data = read_bytes(path, max_bytes=max_bytes)
     return parse_json(data, str(path), expect=expect, max_bytes=max_bytes, max_depth=max_depth)
 
 

@@ -23,9 +23,11 @@ import numpy as np
 
 from tunesmith.errors import TunesmithError
 from tunesmith.representations import Representation, from_json
+from tunesmith.untrusted import read_json
 
 SPLITS = ("train", "val")
 FORMAT_VERSION = 1
+MAX_META_BYTES = 1024 * 1024  # meta.json: counts and names, a few kilobytes
 
 
 class SplitWriter:
@@ -103,13 +105,14 @@ class PreparedData:
     def open(cls, folder: Path | str) -> PreparedData:
         folder = Path(folder)
         meta_path = folder / "meta.json"
-        if not meta_path.is_file():
+        if not meta_path.exists():
             raise TunesmithError(f"{folder} is not a prepared dataset (no meta.json); run 'tunesmith prepare' first")
+        meta = read_json(meta_path, max_bytes=MAX_META_BYTES)  # a copied dataset is a stranger's file
         try:
-            meta = json.loads(meta_path.read_text())
-            rep = from_json(json.loads((folder / "representation.json").read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise TunesmithError(f"cannot read prepared dataset {folder}: {exc}") from None
+            rep = from_json(read_json(folder / "representation.json"))
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            reason = " ".join(str(exc).split())[:120]
+            raise TunesmithError(f"{folder / 'representation.json'}: not a representation's state ({reason})") from None
         return cls(folder, meta, rep)
 
     def dtype(self) -> np.dtype:

@@ -17,11 +17,11 @@ from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -117,7 +117,7 @@ def create_app(
             job.update(error_field=name)
             raise TunesmithError(message) from None
 
-    jobs = JobQueue(work, size=queue_size, workers=workers)
+    jobs = JobQueue(work, size=queue_size, workers=workers, tidy=catalog.redact)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -141,7 +141,8 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = jsonable_encoder(exc.errors())
+        """422 for any input at all: NaN, Infinity, lone surrogates and huge values are made safe to repeat."""
+        errors = schemas.safe_errors(list(exc.errors()))
         return JSONResponse({"detail": errors, "fields": schemas.field_messages(errors)}, status_code=422)
 
     def status(job: Job) -> dict[str, Any]:
@@ -180,7 +181,7 @@ def create_app(
     def compose_page(request: Request) -> HTMLResponse:
         context = {
             "models": catalog.entries(),
-            "folders": catalog.folders,
+            "folders": catalog.shown_folders(),
             "limits": {
                 "num": schemas.MAX_TUNES,
                 "max_length": schemas.MAX_LENGTH,
@@ -196,7 +197,7 @@ def create_app(
     def runs_page(request: Request) -> HTMLResponse:
         runs = [run_view(e) for e in catalog.entries() if e.kind == "run"]
         return templates.TemplateResponse(
-            request, "runs.html", {"runs": runs, "folders": catalog.folders, "page": "runs"}
+            request, "runs.html", {"runs": runs, "folders": catalog.shown_folders(), "page": "runs"}
         )
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
@@ -209,8 +210,8 @@ def create_app(
 
     @app.get("/api/health", tags=["studio"])
     def health() -> dict[str, Any]:
-        """The studio is up: jobs waiting and the store folder."""
-        return {"ok": True, "waiting": jobs.waiting(), "queue_size": jobs.size, "store": str(store.root)}
+        """The studio is up: jobs waiting and the store folder (by name: a page never shows the server's paths)."""
+        return {"ok": True, "waiting": jobs.waiting(), "queue_size": jobs.size, "store": store.root.name}
 
     @app.get("/api/models", response_model=list[schemas.ModelInfo], tags=["models"])
     def list_models() -> list[dict[str, Any]]:
@@ -294,7 +295,11 @@ def create_app(
         status_code=202,
         response_model=schemas.JobStatus,
         tags=["results"],
-        responses={404: {"description": "No such result or model"}, 503: {"description": "The queue is full"}},
+        responses={
+            404: {"description": "No such result or model"},
+            409: {"description": "The result's settings can no longer be used"},
+            503: {"description": "The queue is full"},
+        },
     )
     def reroll(
         result_id: Annotated[str, PathParam(pattern=RESULT_ID)],
@@ -304,8 +309,11 @@ def create_app(
         record = store.get(result_id)
         if record is None:
             raise HTTPException(404, detail="no such result")
-        settings = {k: v for k, v in record["settings"].items() if k not in ("seed", "num")}
-        request = schemas.GenerateRequest(**settings, model=record["model"]["id"], num=1, seed=body.seed)
+        try:
+            settings = {k: v for k, v in record["settings"].items() if k not in ("seed", "num")}
+            request = schemas.GenerateRequest(**settings, model=record["model"]["id"], num=1, seed=body.seed)
+        except (ValidationError, KeyError, TypeError, AttributeError):
+            raise HTTPException(409, detail="this result's settings can no longer be used; compose anew") from None
         return submit(request.model_dump())
 
     return app

@@ -5,12 +5,17 @@ and ``demo-output/`` of the working directory) a few levels deep, with a cap on 
 are looked at, so pointing the studio at a home directory cannot hang it. Each model gets an
 opaque id (a hash of its resolved path); the server maps ids back to paths, and a client only
 ever names an id from the list. Loaded models are kept in a small LRU cache.
+
+Every model folder is a stranger's: its JSON and YAML are read through bounded readers, and a model
+whose files cannot be read is listed as unusable, with the reason, rather than stopping the studio.
+Clients never see the server's absolute paths: models are named relative to the folder they were
+found in, and :meth:`ModelCatalog.redact` rewrites any error message the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -18,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tunesmith.bundle import is_bundle, is_run
+from tunesmith.bundle import MAX_CONFIG_BYTES, config_from, is_bundle, is_run, read_run_config
 from tunesmith.errors import TunesmithError
+from tunesmith.untrusted import finite, read_json
 
 DEFAULT_DIRS = ("runs", "bundles", "demo-output")
 MAX_DEPTH = 3  # levels below each folder searched
@@ -45,40 +49,61 @@ class ModelEntry:
     representation: str = ""
     architecture: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None  # why the model's files could not be read; None when they could
 
     def to_json(self) -> dict[str, Any]:
-        """What ``/api/models`` shows; the path is there to read, never to send back."""
+        """What ``/api/models`` shows: the name, never the server's path."""
         return {
+            **self.details,
             "id": self.id,
             "name": self.name,
             "kind": self.kind,
             "preset": self.preset,
             "representation": self.representation,
             "architecture": self.architecture,
-            "path": str(self.path),
-            **self.details,
+            "usable": self.problem is None,
+            "problem": self.problem,
         }
 
 
 def _describe(path: Path, kind: str, name: str) -> ModelEntry:
-    """Read the model's recipe without loading it: a damaged file leaves the fields blank (loading will say why)."""
+    """Read the model's recipe without loading it. A file that cannot be read leaves the fields blank and says
+    why in ``problem``, with the path written as the model's name; loading would refuse it with the same words."""
     entry = ModelEntry(model_id(path), name, path.resolve(), kind)
     try:
         if kind == "run":
-            config = yaml.safe_load((path / "config.yaml").read_text()) or {}
-            status_file = path / "status.json"
-            if status_file.is_file():
-                status = json.loads(status_file.read_text())
-                entry.details = {"state": status.get("state"), "epochs": status.get("epochs")}
+            config = read_run_config(path / "config.yaml")
         else:
-            config = json.loads((path / "config.json").read_text()).get("config", {})
-        entry.preset = str(config.get("preset", ""))
-        entry.representation = str((config.get("data") or {}).get("representation", ""))
-        model = config.get("model") or {}
-        entry.architecture = f"{model.get('name', '?')} {model.get('layers', '?')} × {model.get('hidden', '?')}"
-    except (OSError, ValueError, AttributeError, yaml.YAMLError):
-        pass
+            info = read_json(path / "config.json", max_bytes=MAX_CONFIG_BYTES)
+            config = config_from(
+                info.get("config"), str(path / "config.json"), "'config' must be an object of settings"
+            )
+    except TunesmithError as exc:
+        entry.problem = _shown(str(exc), path, name)
+        return entry
+    if kind == "run" and (path / "status.json").is_file():  # how training went: shown when it can be read
+        with contextlib.suppress(TunesmithError):
+            status = read_json(path / "status.json", max_bytes=MAX_CONFIG_BYTES)
+            entry.details = {"state": _short(status.get("state")), "epochs": _short(status.get("epochs"))}
+    entry.preset = config.preset
+    entry.representation = config.data.representation
+    m = config.model
+    entry.architecture = f"{m.name} {m.layers} × {m.hidden}"
     return entry
+
+
+def _short(value: Any) -> Any:
+    """A status field as shown: nothing, a number, or at most 40 characters of text."""
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and finite(value)):
+        return value
+    return str(value)[:40]
+
+
+def _shown(message: str, path: Path, name: str) -> str:
+    """``message`` with the model folder's absolute path (as given and resolved) written as its name."""
+    for full in sorted({str(path.absolute()), str(path.resolve())}, key=len, reverse=True):
+        message = message.replace(full, name)
+    return " ".join(message.split())
 
 
 def discover(folders: list[Path]) -> list[ModelEntry]:
@@ -126,6 +151,23 @@ class ModelCatalog:
                 self._scanned = time.monotonic()
             return list(self._entries.values())
 
+    def shown_folders(self) -> list[str]:
+        """The searched folders as a page may show them: by name, not by the server's path."""
+        return [f.name or str(f) for f in self.folders]
+
+    def redact(self, message: str) -> str:
+        """``message`` with every searched folder's absolute path replaced by the folder's name (the start of
+        every model's shown name) and the home folder by ``~``, for anything a client may read."""
+        pairs = []
+        for folder in self.folders:
+            for full in {str(folder.absolute()), str(folder.resolve())}:
+                if folder.name and full != "/":
+                    pairs.append((full, folder.name))
+        for full, name in sorted(pairs, key=lambda p: len(p[0]), reverse=True):
+            message = message.replace(full, name)
+        home = str(Path.home())
+        return message.replace(home, "~") if len(home) > 1 else message
+
     def get(self, mid: str) -> ModelEntry | None:
         return next((e for e in self.entries() if e.id == mid), None)
 
@@ -142,7 +184,13 @@ class ModelCatalog:
             if hit is not None and hit[0] == stamp:  # retrained since? then load again
                 self._loaded.move_to_end(mid)
                 return hit[1]
-        loaded = load(entry.path)
+        try:
+            loaded = load(entry.path)
+        except TunesmithError as exc:  # a bad model fails its own request, and names no server path
+            raise TunesmithError(self.redact(_shown(str(exc), entry.path, entry.name))) from None
+        except (OSError, MemoryError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise TunesmithError(f"{entry.name} could not be loaded ({reason})") from None
         with self._lock:
             self._loaded[mid] = (stamp, loaded)
             self._loaded.move_to_end(mid)

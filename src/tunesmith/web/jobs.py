@@ -66,10 +66,19 @@ class Job:
 
 
 class JobQueue:
-    """Runs ``work(job)`` for each submitted job on ``workers`` threads, holding at most ``size`` waiting."""
+    """Runs ``work(job)`` for each submitted job on ``workers`` threads, holding at most ``size`` waiting.
 
-    def __init__(self, work: Callable[[Job], None], size: int = 8, workers: int = 1):
-        self.work, self.size = work, size
+    ``tidy`` rewrites every error message before a client can read it (the studio's catalog turns the
+    server's absolute paths into the names it shows)."""
+
+    def __init__(
+        self,
+        work: Callable[[Job], None],
+        size: int = 8,
+        workers: int = 1,
+        tidy: Callable[[str], str] = str,
+    ):
+        self.work, self.size, self.tidy = work, size, tidy
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=size)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
@@ -135,9 +144,10 @@ class JobQueue:
                 self.work(job)
                 job.update(state="done", stage=f"{len(job.results)} of {job.total} done", finished=time.time())
             except TunesmithError as exc:
-                job.update(state="failed", stage="failed", error=str(exc), finished=time.time())
+                job.update(state="failed", stage="failed", error=self.tidy(str(exc)), finished=time.time())
             except Exception as exc:  # a bug must cost one job, not the worker
                 log.error("job %s failed:\n%s", job.id, traceback.format_exc())
-                job.update(state="failed", stage="failed", error=f"internal error: {exc}", finished=time.time())
+                error = self.tidy(f"internal error: {exc}")
+                job.update(state="failed", stage="failed", error=error, finished=time.time())
             with self._lock:
                 self._seconds = [*self._seconds[-49:], time.monotonic() - started]

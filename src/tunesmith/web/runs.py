@@ -6,37 +6,46 @@ library: they must appear instantly, scale with the page and need nothing but th
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import json
+import io
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from tunesmith.errors import TunesmithError
+from tunesmith.untrusted import finite, read_bytes, read_json
+
 MAX_ROWS = 2000  # epochs read from metrics.csv
+MAX_METRICS_BYTES = 4 * 1024 * 1024  # metrics.csv: 2,000 epochs of a dozen numbers is ~300 kB
+MAX_SAMPLE_BYTES = 256 * 1024  # one sample tune read to show its first MAX_SAMPLE_CHARS
 MAX_SAMPLES = 4  # tunes shown from the latest samples folder
 MAX_SAMPLE_CHARS = 3000
 COLOURS = {"train": "#2b6cb0", "val": "#c05621"}
 
 
 def read_metrics(run: Path) -> list[dict[str, float | None]]:
-    """Rows of ``metrics.csv`` as numbers (blank cells become None); an absent or damaged file gives none."""
+    """Rows of ``metrics.csv`` as numbers (blank cells become None); an absent, damaged, special (a FIFO,
+    ``/dev/zero``) or oversized file gives none."""
     rows = []
     try:
-        with (run / "metrics.csv").open(newline="") as f:
-            for i, row in enumerate(csv.DictReader(f)):
-                if i >= MAX_ROWS:
-                    break
-                rows.append({k: _number(v) for k, v in row.items() if k})
-    except (OSError, csv.Error, UnicodeDecodeError):
+        text = read_bytes(run / "metrics.csv", max_bytes=MAX_METRICS_BYTES).decode("utf-8")
+        for i, row in enumerate(csv.DictReader(io.StringIO(text, newline=""))):
+            if i >= MAX_ROWS:
+                break
+            rows.append({k: _number(v) for k, v in row.items() if isinstance(k, str) and k})
+    except (TunesmithError, csv.Error, UnicodeDecodeError):
         return []
     return rows
 
 
-def _number(value: str | None) -> float | None:
+def _number(value: Any) -> float | None:
+    """A finite number, or None: NaN and infinity would draw nothing sensible."""
     try:
-        return float(value) if value not in (None, "") else None
+        number = float(value) if isinstance(value, str) and value else None
     except ValueError:
         return None
+    return number if number is not None and finite(number) else None
 
 
 def curve_svg(rows: list[dict[str, float | None]], metric: str, label: str, width: int = 420, height: int = 220) -> str:
@@ -95,14 +104,20 @@ def latest_samples(run: Path) -> dict[str, Any] | None:
         files = sorted(folder.glob("[0-9]*.abc"))[:MAX_SAMPLES]
         if not files:
             continue
-        try:
-            report = json.loads((folder / "samples.json").read_text())
-            verdicts = {t.get("file"): t for t in report.get("tunes", [])}
-        except (OSError, ValueError, AttributeError):
-            verdicts = {}
+        verdicts: dict[Any, dict[str, Any]] = {}
+        with contextlib.suppress(TunesmithError):
+            listed = read_json(folder / "samples.json", max_bytes=MAX_METRICS_BYTES).get("tunes")
+            verdicts = (
+                {t["file"]: t for t in listed if isinstance(t, dict) and isinstance(t.get("file"), str)}
+                if isinstance(listed, list)
+                else {}
+            )
         tunes = []
         for path in files:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            try:
+                text = read_bytes(path, max_bytes=MAX_SAMPLE_BYTES).decode("utf-8", errors="replace")
+            except TunesmithError:
+                continue
             t = verdicts.get(path.name, {})
             tunes.append(
                 {

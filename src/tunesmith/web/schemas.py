@@ -1,6 +1,8 @@
 """What the JSON API accepts and answers, as pydantic models (and so in the OpenAPI page).
 
-Every field is bounded. The studio's limits are tighter than the command line's (16 tunes, 5,000
+Every field is bounded and strict: ``"1000"`` is not a number and ``true`` is not a temperature, so a
+client's mistake is named rather than guessed at; a primer is text, with no control characters
+but line breaks and tabs. The studio's limits are tighter than the command line's (16 tunes, 5,000
 characters, a 2,000-character primer) because a web request should come back in seconds, not hours.
 Each field has a sentence a musician can act on; a 422 carries it under ``fields`` for the page to
 show beside the input.
@@ -8,9 +10,11 @@ show beside the input.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tunesmith.sampling.settings import MAX_TEMPERATURE
 from tunesmith.web.catalog import ID_PATTERN
@@ -21,6 +25,9 @@ MAX_PRIMER = 2000
 MAX_TOP_K = 1000
 MAX_SEED = 2**31 - 1
 MAX_BODY_BYTES = 16 * 1024
+MAX_SHOWN = 200  # characters of a given value that a 422 repeats
+MAX_ITEMS_SHOWN = 20  # errors, and items of a given list or object, that a 422 repeats
+PRIMER_CONTROLS = frozenset("\n\r\t")  # the only control characters a primer may hold
 
 RULES = {
     "model": "Choose one of the models in the list",
@@ -28,7 +35,10 @@ RULES = {
     "temperature": f"Temperature must be above 0 and at most {MAX_TEMPERATURE:g}",
     "top_k": f"Top-k must be a whole number from 0 (off) to {MAX_TOP_K}",
     "top_p": "Top-p must be above 0 and at most 1 (1 is off)",
-    "primer": f"The primer must be at most {MAX_PRIMER} characters and shorter than the length limit",
+    "primer": (
+        f"The primer must be text of at most {MAX_PRIMER} characters, with no control characters but line breaks"
+        " and tabs, and shorter than the length limit"
+    ),
     "max_length": f"The length limit must be a whole number of characters from 16 to {MAX_LENGTH}",
     "seed": f"The seed must be a whole number from 0 to {MAX_SEED}, or empty for a random one",
     "constrain": "Constrain must be on or off",
@@ -39,7 +49,7 @@ RULES = {
 class GenerateRequest(BaseModel):
     """Generate tunes from one model. Only ``model`` is required."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False, strict=True)
 
     model: str = Field(pattern=ID_PATTERN, description="A model id from /api/models.")
     num: int = Field(2, ge=1, le=MAX_TUNES, description="How many tunes.")
@@ -51,6 +61,16 @@ class GenerateRequest(BaseModel):
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="The same seed gives the same tunes; empty: random.")
     constrain: bool = Field(False, description="Allow only valid ABC with whole bars (abc-char models).")
 
+    @field_validator("primer")
+    @classmethod
+    def _primer_is_text(cls, primer: str) -> str:
+        bad = next(
+            (ch for ch in primer if ch not in PRIMER_CONTROLS and unicodedata.category(ch) in ("Cc", "Cs")), None
+        )
+        if bad is not None:
+            raise ValueError(f"the primer holds the control character U+{ord(bad):04X}")
+        return primer
+
     @model_validator(mode="after")
     def _primer_fits(self) -> GenerateRequest:
         if len(self.primer) >= self.max_length:
@@ -59,14 +79,14 @@ class GenerateRequest(BaseModel):
 
 
 class KeepRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     kept: bool = True
 
 
 class RerollRequest(BaseModel):
     """Another tune with the same settings; a new random seed unless one is given."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     seed: int | None = Field(None, ge=0, le=MAX_SEED)
 
 
@@ -77,7 +97,8 @@ class ModelInfo(BaseModel):
     preset: str
     representation: str
     architecture: str
-    path: str
+    usable: bool = Field(True, description="False when the model's files could not be read; see problem.")
+    problem: str | None = Field(None, description="Why the model cannot be used, when it cannot.")
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
 
@@ -124,6 +145,38 @@ class JobStatus(BaseModel):
     url: str
 
 
+def plain(value: Any, depth: int = 0) -> Any:
+    """Any value a request held, made safe to send back as JSON: non-finite numbers and surrogates become
+    text, long strings and containers are cut short, anything else becomes its (short) repr."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else f"{str(value)[:20]}…"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value).replace("nan", "NaN").replace("inf", "Infinity")
+    if isinstance(value, str):
+        text = value[:MAX_SHOWN] + ("…" if len(value) > MAX_SHOWN else "")
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if depth < 3 and isinstance(value, dict):
+        return {str(plain(k, depth + 1)): plain(v, depth + 1) for k, v in list(value.items())[:MAX_ITEMS_SHOWN]}
+    if depth < 3 and isinstance(value, (list, tuple)):
+        return [plain(v, depth + 1) for v in list(value)[:MAX_ITEMS_SHOWN]]
+    return plain(repr(value)[:MAX_SHOWN], depth + 1) if depth < 4 else "…"
+
+
+def safe_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic's errors with only their type, location, message and input, every one JSON-safe."""
+    return [
+        {
+            "type": str(error.get("type", "")),
+            "loc": [p if isinstance(p, int) else plain(str(p)) for p in error.get("loc", ())],
+            "msg": plain(str(error.get("msg", ""))),
+            **({"input": plain(error["input"])} if "input" in error else {}),
+        }
+        for error in errors[:MAX_ITEMS_SHOWN]
+    ]
+
+
 def field_messages(errors: list[dict[str, Any]]) -> dict[str, str]:
     """The first problem with each field, as a sentence for the page: the rule, and what was given."""
     messages: dict[str, str] = {}
@@ -139,7 +192,7 @@ def field_messages(errors: list[dict[str, Any]]) -> dict[str, str]:
             shown = "" if error.get("type") == "missing" or isinstance(given, dict) else f"; you gave {given!r:.40}"
             messages[name] = RULES[name] + shown
         elif name:
-            messages[name] = f"{name}: not a setting the studio knows"
+            messages[name] = f"{name[:40]}: not a setting the studio knows"
         else:
             messages["_"] = "The request is not a JSON object with the settings."
     return messages

@@ -20,12 +20,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tunesmith.errors import TunesmithError
+from tunesmith.untrusted import finite, read_json
 from tunesmith.web.generate import MEDIA_TYPES, Piece
 
 RESULT_ID = r"^[0-9a-f]{32}$"
 FILE_NAME = r"^[A-Za-z0-9_-]{1,64}\.[a-z0-9]{1,8}$"
 RECORD = "result.json"
 MAX_LOOSE = 500  # results not kept, before the oldest go
+MAX_RECORD_BYTES = 4 * 1024 * 1024  # one result.json: a tune's text and a few facts
 
 
 def default_store() -> Path:
@@ -141,10 +144,21 @@ def _file(folder: Path, rid: str, kind: str, name: str) -> dict[str, Any]:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
+    """A result's record, or None when it is absent or not one we could have written (read as untrusted JSON:
+    the store is a folder on disk, and a damaged or planted record must cost that result, not the page)."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        record = read_json(path, max_bytes=MAX_RECORD_BYTES)
+    except TunesmithError:
         return None
+    from pydantic import ValidationError
+
+    from tunesmith.web.schemas import Result
+
+    try:  # the shape every page and API answer relies on: a record missing a field is not served as a 500
+        Result.model_validate(record)
+    except ValidationError:
+        return None
+    return record if finite(record.get("created")) else None
 
 
 def _write(path: Path, record: dict[str, Any]) -> None:
