@@ -79,6 +79,9 @@ def test_prepare_user_folder_reports_and_writes_skips(tmp_path: Path) -> None:
         "not text (binary or not UTF-8); counts files": 1,
         "over the length limit": 0,
         "exact duplicate of a kept tune": 0,
+        "larger than 64 MiB (skipped unread); counts files": 0,
+        "more than 200,000 tunes in one file; counts files": 0,
+        "no tune in it (no X: line); counts files": 0,
     }
     assert meta["counts"]["val"]["tunes"] == 1 and meta["counts"]["train"]["tunes"] == 3
     skipped = (tmp_path / "out" / "skipped.tsv").read_text().splitlines()

@@ -148,6 +148,10 @@ def test_reconstruct_writes_the_wave_the_picture_and_the_distances(
     assert convergence == pytest.approx(report["reconstruction"]["spectral_convergence"], rel=0.02)
     assert report["patch_frames"] == 16 and report["realtime"] > 0
     assert report["griffinlim_only"]["spectral_convergence"] < report["reconstruction"]["spectral_convergence"]
+    one = tmp_path / "one.wav"  # one sample is no recording: refused from its header, like a 1-sample prime
+    soundfile.write(one, np.float32([0.5]), RATE)
+    refused = runner.invoke(app, ["reconstruct", str(runs["mel-cae"]), str(one), "--out", str(tmp_path / "one")])
+    _one_line_error(refused, "one.wav cannot be used as audio: shorter than 0.5 s")
 
 
 # -- resume ---------------------------------------------------------------------------------------------------
@@ -219,6 +223,25 @@ def test_bad_requests_give_one_line_and_exit_2(runs: dict[str, Path], wavs: Path
     text = tmp_path / "text.wav"
     text.write_text("not audio at all")
     _one_line_error(runner.invoke(app, ["sample", wave_run, "--prime-audio", str(text), *out]), "text.wav")
+
+
+def test_a_prompt_shorter_than_half_a_second_is_refused_from_its_header(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A 1-sample WAV used to prime a model (one sample makes no frame of music); now the header says it
+    is under MIN_PRIME_SECONDS and nothing is decoded. Half a second is still enough."""
+    from tunesmith.media.audio_samples import MIN_PRIME_SECONDS
+
+    one = tmp_path / "one.wav"
+    soundfile.write(one, np.float32([0.5]), RATE)
+    out = ["--out", str(tmp_path / "out"), "--seconds", "0.1"]
+    for preset in ("wave-lstm", "spectral-lstm"):
+        args = ["sample", str(runs[preset]), "--prime-audio", str(one), *out]
+        _one_line_error(
+            runner.invoke(app, args), f"one.wav cannot be used as audio: shorter than {MIN_PRIME_SECONDS:g} s"
+        )
+    half = tmp_path / "half.wav"
+    soundfile.write(half, tone(3, MIN_PRIME_SECONDS), RATE)
+    result = runner.invoke(app, ["sample", str(runs["wave-lstm"]), "--prime-audio", str(half), *out])
+    assert result.exit_code == 0, result.output
 
 
 def test_audio_models_are_not_midi_models(runs: dict[str, Path]) -> None:

@@ -302,7 +302,8 @@ def test_write_samples_renders_beside_each_tune(monkeypatch: pytest.MonkeyPatch,
         ("scale.abc", ["scale.abc", "--to", "wav,mp3"], ["--to: unknown format 'mp3'"]),
         ("bad.mid", ["bad.mid"], ["bad.mid is not a readable MIDI file"]),
         ("binary.abc", ["binary.abc"], ["binary.abc is not an ABC text file"]),
-        ("empty.abc", ["empty.abc", "--to", "wav"], ["empty.abc does not convert to MIDI"]),
+        ("empty.abc", ["empty.abc", "--to", "wav"], ["empty.abc has no music after K:"]),
+        ("rests.abc", ["rests.abc", "--to", "wav"], ["rests.abc does not convert to MIDI"]),
         ("scale.abc", ["scale.abc", "--program", "kazoo"], ["--program 'kazoo'"]),
         ("scale.abc", ["scale.abc", "--soundfont", "none.sf2"], ["--soundfont: SoundFont none.sf2 does not exist"]),
         ("scale.abc", ["scale.abc", "--sample-rate", "500"], ["--sample-rate 500 is out of range"]),
@@ -316,6 +317,7 @@ def test_cli_render_mistakes_are_one_line(
         "bad.mid": b"MThd\x00\x00\x00\x06garbage",
         "binary.abc": b"\x00\x01\x02X:1\nK:C\n",
         "empty.abc": b"X:1\nT:Nothing here\nK:C\n",
+        "rests.abc": b"X:1\nT:Only rests\nK:C\nz4|z4|\n",
     }
     if make:
         (tmp_path / make).write_bytes(files[make])

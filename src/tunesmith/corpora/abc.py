@@ -11,6 +11,12 @@ as the ABC standard says. Cleaning is deliberately light and stated:
 
 Every tune that is not kept is counted under one reason. Splitting and cleaning are plain text work,
 in :mod:`tunesmith.abc_text`; this module reads files and keeps the counts.
+
+A file is held to the ABC limits of :mod:`tunesmith.abc_text` before it is split: one larger than
+:data:`~tunesmith.abc_text.MAX_ABC_BYTES` is skipped unread (``too_big``, from its size alone), and one
+with more than :data:`~tunesmith.abc_text.MAX_FILE_TUNES` ``X:`` lines is skipped whole
+(``too_many_tunes``), so every skip record stands for real text. A file with no ``X:`` line at all
+is reported too (``no_tunes``). The rest of the corpus is read.
 """
 
 from __future__ import annotations
@@ -22,7 +28,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunesmith.abc_text import clean_tune, split_tunebook
+from tunesmith.abc_text import (
+    MAX_ABC_BYTES,
+    MAX_FILE_TUNES,
+    clean_tune,
+    count_tunes,
+    read_bounded,
+    size_text,
+    split_tunebook,
+)
 from tunesmith.errors import TunesmithError
 
 ABC_SUFFIXES = (".abc",)
@@ -34,6 +48,9 @@ SKIP_REASONS = {
     "not_text": "not text (binary or not UTF-8); counts files",
     "too_long": "over the length limit",
     "duplicate": "exact duplicate of a kept tune",
+    "too_big": f"larger than {size_text(MAX_ABC_BYTES)} (skipped unread); counts files",
+    "too_many_tunes": f"more than {MAX_FILE_TUNES:,} tunes in one file; counts files",
+    "no_tunes": "no tune in it (no X: line); counts files",
 }
 
 
@@ -111,16 +128,22 @@ def read_tunes(
     for path in files:
         report.files += 1
         source = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)
+        data = read_bounded(path, MAX_ABC_BYTES)  # a TunesmithError if it cannot be read at all
+        if data is None:
+            report.skip(source, "", "too_big")
+            continue
         try:
-            data = path.read_bytes()
             if b"\x00" in data:
                 raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             report.skip(source, "", "not_text")
             continue
-        except OSError as exc:
-            raise TunesmithError(f"cannot read {path}: {exc.strerror}") from None
+        del data
+        count = count_tunes(text)
+        if count == 0 or count > MAX_FILE_TUNES:  # an empty file is reported too, not passed over in silence
+            report.skip(source, "", "no_tunes" if count == 0 else "too_many_tunes")
+            continue
         for raw in split_tunebook(text):
             report.read += 1
             ref, tune = clean_tune(raw, drop, keep_comments)

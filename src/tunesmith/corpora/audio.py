@@ -15,9 +15,13 @@ Every file that is not kept is counted under one reason (:data:`SKIP_REASONS`), 
 file crashes the read. The header is checked before any sample is decoded (``probe``): the wrong
 kind of file, a truncated WAV or AIFF (the file is shorter than its header says), no samples, more
 than 2 channels, a rate outside 8-96 kHz (192 kHz is refused, not decimated), under 0.5 s, or over
-30 minutes. A file over the length cap is skipped, not cut: its header says so before any decoding,
-and a cut piece would end mid-phrase. Decoding then catches NaN or infinite samples, corrupt data
-and silence (a peak under -60 dBFS).
+an hour (:data:`MAX_SECONDS`). A file over the length cap is skipped, not cut: its header says so
+before any decoding, and a cut piece would end mid-phrase. Decoding then catches NaN or infinite
+samples, corrupt data and silence (a peak under -60 dBFS), and stops as ``too_long`` the moment a
+file decodes to more than the cap, whatever its header claimed (a compressed file's length is the
+encoder's word). Memory is the decoded piece at the model's rate, held twice while its blocks are
+joined: 4 bytes a sample, so an hour at 16 kHz is 230 MB (0.7 GB at 48 kHz), never the file's own
+rate or channels.
 
 The built-in audio corpora (the symbolic ones rendered by a synthesizer and cached) are read by
 :mod:`tunesmith.media.audio_builtin`, which needs the rendering layer; this module reads audio files
@@ -44,7 +48,7 @@ AUDIO_SUFFIXES = (
 INPUT_RATES = (8_000, 96_000)  # Hz a file may have; it is resampled to the representation's rate
 MAX_CHANNELS = 2
 MIN_SECONDS = 0.5
-MAX_SECONDS = 30 * 60.0
+MAX_SECONDS = 60 * 60.0  # an hour: a whole concert or album side is one piece
 SILENCE_DBFS = -60.0
 RMS_DBFS = -20.0
 PEAK_DBFS = -1.0
@@ -172,12 +176,14 @@ def normalise_loudness(wave: np.ndarray) -> np.ndarray:
     return wave
 
 
-def _decode(path: Path, sample_rate: int) -> tuple[np.ndarray | None, str]:
-    """Every sample of ``path`` as mono at ``sample_rate``, read and resampled block by block."""
+def _decode(path: Path, sample_rate: int, max_seconds: float = MAX_SECONDS) -> tuple[np.ndarray | None, str]:
+    """Every sample of ``path`` as mono at ``sample_rate``, read and resampled block by block; ``too_long``
+    as soon as it passes ``max_seconds``, whatever the header said."""
     import soundfile
     import soxr
 
     parts: list[np.ndarray] = []
+    most, total = int(max_seconds * sample_rate) + BLOCK, 0  # a block of slack for the resampler
     try:
         with soundfile.SoundFile(str(path)) as f:
             stream = None if f.samplerate == sample_rate else soxr.ResampleStream(f.samplerate, sample_rate, 1)
@@ -186,6 +192,9 @@ def _decode(path: Path, sample_rate: int) -> tuple[np.ndarray | None, str]:
                     return None, "not_finite"
                 mono = np.ascontiguousarray(block.mean(axis=1) if block.shape[1] > 1 else block[:, 0])
                 parts.append(stream.resample_chunk(mono) if stream else mono)
+                total += len(parts[-1])
+                if total > most:
+                    return None, "too_long"
             if stream:
                 parts.append(stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
     except (FileNotFoundError, PermissionError) as exc:
@@ -207,7 +216,7 @@ def read_audio_file(
     reason = probe(path, min_seconds=min_seconds, max_seconds=max_seconds)
     if reason:
         return None, reason
-    wave, reason = _decode(path, sample_rate)
+    wave, reason = _decode(path, sample_rate, max_seconds)
     if wave is None:
         return None, reason
     if wave.size == 0:

@@ -10,10 +10,14 @@ symusic and cleaned in stated ways:
   them) are dropped, so a piece has one list of each;
 - ticks stay as the file has them (``ticks_per_quarter`` kept); tempos are kept.
 
-A piece with more than ``max_notes`` notes, or longer than ``max_quarters`` quarter notes, is
-``too_long``: symusic accepts a delta time of 2**28 ticks and reports an end half a billion ticks
-away, which would be a piano roll no machine can hold. Every file that is not kept is counted
-under one reason (``SKIP_REASONS``); nothing in a bad file crashes the read.
+The limits, checked before the expensive work: a file larger than :data:`MAX_MIDI_BYTES` is
+``too_big`` from its size alone, before a byte is read; a score with more than :data:`MAX_TRACKS`
+tracks is ``too_many_tracks``; a piece with more than ``max_notes`` notes (:data:`MAX_NOTES`), or
+longer than ``max_quarters`` quarter notes (:data:`MAX_QUARTERS`), is ``too_long``: symusic accepts
+a delta time of 2**28 ticks and reports an end half a billion ticks away, which would be a piano
+roll no machine can hold. Every file that is not kept is counted under one reason
+(``SKIP_REASONS``); nothing in a bad file crashes the read. The MIDI primer of ``sample
+--primer-midi`` reads through here too.
 
 The built-in corpora (music21's scores converted once and cached) are read in
 :mod:`tunesmith.corpora.midi_builtin`, through the same :func:`clean_score`.
@@ -28,10 +32,13 @@ from typing import Any
 
 import symusic
 
+from tunesmith.abc_text import read_bounded, size_text
 from tunesmith.corpora.abc import ReadReport, find_files, source_name
-from tunesmith.errors import TunesmithError
 
 MIDI_SUFFIXES = (".mid", ".midi")
+MAX_MIDI_BYTES = 16 * 1024 * 1024  # real pieces are kilobytes: the 19-minute Grosse Fuge is 85 KB
+MAX_TRACKS = 128  # a full orchestral score has 20-60 staves; General MIDI plays 16 channels
+MAX_NOTES = 200_000  # a 20-minute symphony: some 30,000-60,000 (an estimate); the Grosse Fuge has 8,982
 MAX_QUARTERS = 20_000  # about 2 h 45 min at 120 quarters a minute; longer is a corrupt delta time
 
 # Reasons a file (or one piece of it) is skipped; the keys appear in reports and skipped.tsv.
@@ -42,6 +49,8 @@ SKIP_REASONS = {
     "no_notes": "no notes",
     "drums_only": "drums only",
     "too_long": "over the length limit",
+    "too_big": f"larger than {size_text(MAX_MIDI_BYTES)} (skipped unread)",
+    "too_many_tracks": f"more than {MAX_TRACKS} tracks",
     "conversion": "music21 could not convert it",
     "format": "a format music21 cannot turn into notes",
     "not_four_voices": "not one soprano, alto, tenor and bass part",
@@ -86,7 +95,7 @@ def _deduped(events: Any, value: Callable[[Any], tuple]) -> list:
 
 
 def clean_score(
-    data: bytes, *, max_notes: int = 200_000, max_quarters: int = MAX_QUARTERS
+    data: bytes, *, max_notes: int = MAX_NOTES, max_quarters: int = MAX_QUARTERS
 ) -> tuple[symusic.Score | None, str]:
     """Parse MIDI bytes into a cleaned Score, or ``(None, reason)``; never raises on bad bytes."""
     data = _unwrap_riff(data)
@@ -98,6 +107,8 @@ def clean_score(
         return None, "smpte" if "Division type" in str(exc) else "corrupt"
     if score.ticks_per_quarter <= 0:
         return None, "corrupt"
+    if len(score.tracks) > MAX_TRACKS:
+        return None, "too_many_tracks"
     if score.note_num() == 0:
         return None, "no_notes"
     tracks = [t for t in score.tracks if not t.is_drum and t.note_num() > 0]
@@ -116,7 +127,7 @@ def read_midi_files(
     files: Iterable[Path],
     *,
     base: Path | None = None,
-    max_notes: int = 200_000,
+    max_notes: int = MAX_NOTES,
     max_pieces: int = 0,
     max_quarters: int = MAX_QUARTERS,
 ) -> tuple[list[Piece], ReadReport]:
@@ -128,11 +139,11 @@ def read_midi_files(
             break
         report.files += 1
         source = source_name(path, base)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise TunesmithError(f"cannot read {path}: {exc.strerror}") from None
+        data = read_bounded(path, MAX_MIDI_BYTES)  # a TunesmithError if it cannot be read at all
         report.read += 1
+        if data is None:
+            report.skip(source, "", "too_big")
+            continue
         score, reason = clean_score(data, max_notes=max_notes, max_quarters=max_quarters)
         if score is None:
             report.skip(source, "", reason)

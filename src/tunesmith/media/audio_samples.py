@@ -22,9 +22,11 @@ Frames fed back are made to look like encoded ones: phase columns wrapped to (âˆ
 value clipped to [âˆ’1, 1], the range of every audio representation's values (samples, or decibels
 mapped by ``dB / 50 + 1``).
 
-The prompt: ``--prime-audio FILE`` (an audio file of at most 30 s, resampled to the model's rate and
-loudness-normalised by :func:`tunesmith.corpora.audio.load_audio`), or without it the first
-second of the first validation piece of the data the run was trained on (``data.json`` in the run).
+The prompt: ``--prime-audio FILE`` (an audio file of 0.5 s to 30 s, :data:`MIN_PRIME_SECONDS` and
+:data:`MAX_PRIME_SECONDS`, both read from its header before a sample is decoded; resampled to the
+model's rate and loudness-normalised by :func:`tunesmith.corpora.audio.load_audio`), or without it
+the first second of the first validation piece of the data the run was trained on (``data.json`` in
+the run).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from tunesmith.sampling.audio import continue_frames, continue_tokens, prompt_sp
 
 MAX_SECONDS = 60.0  # per continuation
 MAX_PRIME_SECONDS = 30.0  # the longest prompt file
+MIN_PRIME_SECONDS = 0.5  # the shortest: as long as the shortest training file (a 1-sample WAV primes nothing)
 DATA_PRIME_SECONDS = 1.0  # of the first validation piece, when no prompt file is given
 
 
@@ -129,10 +132,10 @@ def prime_from_wave(rep: Representation, wave: np.ndarray, source: str) -> Prime
 
 
 def prime_from_audio(rep: Representation, path: Path | str) -> Prime:
-    """An audio file of at most 30 s (longer ones are refused, naming the limit), at the model's sample rate."""
+    """An audio file of 0.5 s to 30 s (others are refused, naming the limit), at the model's sample rate."""
     from tunesmith.corpora.audio import load_audio
 
-    wave = load_audio(Path(path), rep.sample_rate, max_seconds=MAX_PRIME_SECONDS)
+    wave = load_audio(Path(path), rep.sample_rate, max_seconds=MAX_PRIME_SECONDS, min_seconds=MIN_PRIME_SECONDS)
     return prime_from_wave(rep, wave, str(path))
 
 

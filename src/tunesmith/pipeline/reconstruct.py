@@ -130,10 +130,10 @@ def reconstruct(
 ) -> ReconstructReport:
     """``tunesmith reconstruct``: load the run or bundle, check it is a mel autoencoder, reconstruct ``audio``."""
     from tunesmith.bundle import load
-    from tunesmith.corpora.audio import load_audio
+    from tunesmith.corpora.audio import MIN_SECONDS, load_audio
 
     loaded = load(model_path, checkpoint)
     rep = loaded.representation
     check_autoencoder(loaded.config.model.name, rep, model_path)
-    wave = load_audio(Path(audio), rep.sample_rate, max_seconds=MAX_SECONDS)
+    wave = load_audio(Path(audio), rep.sample_rate, max_seconds=MAX_SECONDS, min_seconds=MIN_SECONDS)
     return write_reconstruction(loaded.model, rep, wave, loaded.config.data.seq_len, out, source=str(audio))

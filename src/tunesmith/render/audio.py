@@ -7,6 +7,11 @@ the ``TUNESMITH_SOUNDFONT`` variable, then the first of FluidR3_GM.sf2, TimGM6mb
 built-in additive synthesizer renders the notes instead (harmonics shaped per instrument family,
 with an attack/decay/sustain/release envelope), and says once per process why it had to.
 
+A MIDI file is read within the limits of :mod:`tunesmith.render.limits` (:func:`load_midi`: its size
+before symusic parses it, then its tracks, notes and end), and a render lasts at most
+:data:`MAX_SECONDS`; each synthesizer has :data:`SYNTH_GRACE_SECONDS` plus the music's own length
+to finish in.
+
 Every render is trimmed to the music plus at most :data:`TAIL_SECONDS` of release and reverb,
 then peak-normalised to :data:`PEAK_DBFS` (-1 dBFS), so files from either synthesizer and from
 any SoundFont play at the same level without clipping. The built-in synthesizer itself is
@@ -26,8 +31,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tunesmith.abc_text import read_bounded, size_text
 from tunesmith.errors import TunesmithError
 from tunesmith.render.builtin_synth import builtin_synth
+from tunesmith.render.limits import (
+    MAX_MIDI_BYTES,
+    MAX_NOTES,
+    MAX_QUARTERS,
+    MAX_SECONDS,
+    MAX_TRACKS,
+    SYNTH_GRACE_SECONDS,
+)
 
 if TYPE_CHECKING:
     import symusic
@@ -37,7 +51,6 @@ log = logging.getLogger(__name__)
 AUDIO_FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS")}
 SAMPLE_RATES = (8000, 96000)  # what FluidSynth accepts
 TEMPO_RANGE = (10.0, 1000.0)  # quarter notes per minute
-MAX_SECONDS = 20 * 60.0
 PEAK_DBFS = -1.0
 TAIL_SECONDS = 1.0
 WRITE_BLOCK = 65536  # frames per write
@@ -175,16 +188,40 @@ def choose_synth(options: AudioOptions, *, warn: bool = True) -> Synth:
 
 
 def load_midi(path: Path | str) -> symusic.Score:
-    """Read a MIDI file with symusic; a damaged one is a TunesmithError naming it."""
+    """Read a MIDI file with symusic, within the render limits: a file over :data:`MAX_MIDI_BYTES` is
+    refused before it is parsed, and a score over :func:`check_limits` before anything is made of it.
+    A damaged or oversized file is a TunesmithError naming it."""
     import symusic
 
     path = Path(path)
     if not path.is_file():
         raise TunesmithError(f"{path} does not exist")
+    data = read_bounded(path, MAX_MIDI_BYTES)
+    if data is None:
+        raise TunesmithError(f"{path} is larger than {size_text(MAX_MIDI_BYTES)}, the largest MIDI file render reads")
     try:
-        return symusic.Score(str(path))
+        score = symusic.Score.from_midi(data)
     except Exception as exc:  # symusic raises plain RuntimeError on bad MIDI
         raise TunesmithError(f"{path} is not a readable MIDI file ({str(exc).splitlines()[0]})") from None
+    return check_limits(score, str(path))
+
+
+def check_limits(score: symusic.Score, name: str) -> symusic.Score:
+    """``score`` if it is within :data:`MAX_TRACKS`, :data:`MAX_NOTES` and :data:`MAX_QUARTERS` (its
+    end, in quarter notes: one huge delta time puts it months away), else a TunesmithError naming the limit."""
+    if len(score.tracks) > MAX_TRACKS:
+        raise TunesmithError(f"{name} has {len(score.tracks):,} tracks; render takes at most {MAX_TRACKS}")
+    if score.note_num() > MAX_NOTES:
+        raise TunesmithError(f"{name} has {score.note_num():,} notes; render takes at most {MAX_NOTES:,}")
+    if score.ticks_per_quarter <= 0:
+        raise TunesmithError(f"{name} is not a readable MIDI file (its division is {score.ticks_per_quarter})")
+    quarters = score.end() / score.ticks_per_quarter
+    if quarters > MAX_QUARTERS:
+        raise TunesmithError(
+            f"{name} ends after {quarters:,.0f} quarter notes (a corrupt delta time?); "
+            f"render takes at most {MAX_QUARTERS:,}"
+        )
+    return score
 
 
 def apply_options(score: symusic.Score, options: AudioOptions, name: str) -> symusic.Score:
@@ -251,7 +288,11 @@ def synthesize(score: symusic.Score, sample_rate: int, synth: Synth, name: str =
     if synth.name == "fluidsynth":
         audio = _fluidsynth(score, sample_rate, synth, end, name)
     else:
-        audio = builtin_synth(score, sample_rate)
+        timeout = SYNTH_GRACE_SECONDS + end
+        try:
+            audio = builtin_synth(score, sample_rate, timeout=timeout)
+        except TimeoutError:
+            raise TunesmithError(f"{name}: the built-in synthesizer took longer than {timeout:.0f} s") from None
     return finish(audio, sample_rate, end, name)
 
 
@@ -291,7 +332,7 @@ def _fluidsynth(score: symusic.Score, sample_rate: int, synth: Synth, end: float
         score.dump_midi(str(midi))
         cmd = [synth.exe, "-ni", "-q", "-g", "0.5", "-r", str(sample_rate), "-O", "float", "-T", "wav"]
         cmd += ["-F", str(wav), str(synth.soundfont), str(midi)]
-        timeout = 60 + end  # a 20-minute tune at real time; FluidSynth is 100x faster
+        timeout = SYNTH_GRACE_SECONDS + end  # real time and a minute; FluidSynth is 100x faster
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
         except subprocess.TimeoutExpired:

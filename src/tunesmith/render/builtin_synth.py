@@ -4,10 +4,16 @@ Additive synthesis, with no dependency beyond numpy: each note is a sum of harmo
 General MIDI instrument family (:data:`TIMBRES`), under an attack/decay/sustain/release envelope;
 drums are short noise bursts. :func:`tunesmith.render.audio.synthesize` trims and normalises its
 output exactly as FluidSynth's, so the two play at the same level.
+
+Its memory is the output and little more: a note is synthesized once and reused while it lasts at
+most :data:`CACHE_SECONDS` and the reuse cache holds under :data:`CACHE_BYTES`; a longer note is
+synthesized in blocks of :data:`BLOCK` samples straight into the output. Its time can be bounded
+(``timeout``): past it, :class:`TimeoutError`.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +35,10 @@ class Timbre:
     plucked: bool = False  # decays while held, upper harmonics fading faster
     vibrato: float = 0.0  # depth as a share of the frequency, at 5.5 Hz
 
+
+BLOCK = 1 << 16  # samples of a long note synthesized at a time
+CACHE_SECONDS = 4.0  # notes up to this long (release included) are synthesized once and reused
+CACHE_BYTES = 256 << 20  # the reuse cache stops growing here
 
 _SAW = tuple(1 / k for k in range(1, 13))
 TIMBRES = {
@@ -63,9 +73,13 @@ def _envelope(t: np.ndarray, held: float, tb: Timbre) -> np.ndarray:
     return np.where(t < held, body, released)
 
 
-def _note_wave(tb: Timbre, pitch: int, held: float, sample_rate: int) -> np.ndarray:
-    """One note at full velocity: harmonics below 90% of Nyquist, shaped by the envelope."""
-    t = np.arange(int((held + tb.release) * sample_rate)) / sample_rate
+def _note_wave(
+    tb: Timbre, pitch: int, held: float, sample_rate: int, start: int = 0, stop: int | None = None
+) -> np.ndarray:
+    """One note at full velocity: harmonics below 90% of Nyquist, shaped by the envelope; samples
+    ``start`` to ``stop`` of it (default: all of it, release included)."""
+    stop = int((held + tb.release) * sample_rate) if stop is None else stop
+    t = np.arange(start, stop) / sample_rate
     freq = 440.0 * 2 ** ((pitch - 69) / 12)
     phase = 2 * np.pi * freq * t
     if tb.vibrato:
@@ -82,27 +96,45 @@ def _note_wave(tb: Timbre, pitch: int, held: float, sample_rate: int) -> np.ndar
     return (wave * _envelope(t, held, tb) / sum(tb.harmonics)).astype(np.float32)
 
 
-def builtin_synth(score: symusic.Score, sample_rate: int) -> np.ndarray:
-    """Additive synthesis of every note (pitch bends and controllers are ignored); drums are noise bursts."""
+def builtin_synth(score: symusic.Score, sample_rate: int, timeout: float | None = None) -> np.ndarray:
+    """Additive synthesis of every note (pitch bends and controllers are ignored); drums are noise bursts.
+
+    Past ``timeout`` seconds (None: no limit) it stops with :class:`TimeoutError`."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     seconds = score.to("second")
     longest = max((timbre_for(t.program).release for t in seconds.tracks), default=0.5)
     out = np.zeros(int((seconds.end() + longest + 0.1) * sample_rate) + 1, dtype=np.float32)
     rng = np.random.default_rng(0)
     waves: dict[tuple[Timbre, int, int], np.ndarray] = {}
+    cached, reusable = 0, int(CACHE_SECONDS * sample_rate)
     for track in seconds.tracks:
         tb = timbre_for(track.program)
         for note in track.notes:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"the built-in synthesizer took longer than {timeout:g} s")
             start = int(note.time * sample_rate)
             gain = note.velocity / 127
+            room = len(out) - start
+            if room <= 0:
+                continue
             if track.is_drum:
                 n = int(0.08 * sample_rate)
                 t = np.arange(n) / sample_rate
-                out[start : start + n] += (0.5 * gain * rng.standard_normal(n) * np.exp(-t / 0.02))[: len(out) - start]
+                out[start : start + n] += (0.5 * gain * rng.standard_normal(n) * np.exp(-t / 0.02))[:room]
                 continue
             held = max(float(note.duration), 0.01)
+            frames = min(int((held + tb.release) * sample_rate), room)
+            if frames > reusable:  # a long note: in blocks, straight into the output
+                for a in range(0, frames, BLOCK):
+                    b = min(a + BLOCK, frames)
+                    out[start + a : start + b] += gain * _note_wave(tb, note.pitch, held, sample_rate, a, b)
+                continue
             key = (tb, note.pitch, round(held * sample_rate))
-            if key not in waves:  # folk tunes repeat the same notes: synthesize each once
-                waves[key] = _note_wave(tb, note.pitch, held, sample_rate)
-            wave = waves[key]
-            out[start : start + len(wave)] += gain * wave[: len(out) - start]
+            wave = waves.get(key)
+            if wave is None:  # folk tunes repeat the same notes: synthesize each once
+                wave = _note_wave(tb, note.pitch, held, sample_rate)
+                if cached + wave.nbytes <= CACHE_BYTES:
+                    waves[key] = wave
+                    cached += wave.nbytes
+            out[start : start + len(wave)] += gain * wave[:room]
     return np.repeat(out[:, None], 2, axis=1)

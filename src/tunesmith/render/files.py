@@ -3,6 +3,11 @@
 An ABC file may be a tunebook: each tune gets its own outputs, named ``STEM-X`` after its ``X:``
 number (a file with one tune keeps its plain ``STEM``). A tune that fails in one format is
 reported and the rest carry on, so one odd tune in a book of fifty costs only itself.
+
+Every file is held to the limits of :mod:`tunesmith.render.limits` before any tool runs: an ABC
+file's size before it is read, its number of tunes and each tune's length as text; a MIDI file's
+size, tracks, notes and end (:func:`tunesmith.render.audio.load_midi`), and for a score its notes
+and bars. Tunes with a header and no music are skipped together, in one line of the report.
 """
 
 from __future__ import annotations
@@ -15,9 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tunesmith.abc_text import split_tunebook
+from tunesmith.abc_text import count_tunes, read_bounded, size_text, split_tunebook, tune_music
 from tunesmith.errors import TunesmithError
 from tunesmith.render.audio import AUDIO_FORMATS, AudioOptions, apply_options, choose_synth, load_midi, render_audio
+from tunesmith.render.limits import (
+    MAX_ABC_BYTES,
+    MAX_FILE_TUNES,
+    MAX_REF_CHARS,
+    MAX_SCORE_NOTES,
+    MAX_SCORE_QUARTERS,
+    MAX_TUNE_CHARS,
+    MAX_TUNES,
+)
 from tunesmith.render.midi import abc_to_midi
 from tunesmith.render.score import abc_to_musicxml, engrave, midi_to_musicxml, write_pages
 
@@ -72,8 +86,11 @@ def parse_formats(value: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def read_abc(path: Path) -> str:
-    """The text of an ABC file: UTF-8, else Latin-1 (older tunebooks); binary files are refused."""
-    data = path.read_bytes()
+    """The text of an ABC file: UTF-8, else Latin-1 (older tunebooks); binary files, and files over
+    :data:`MAX_ABC_BYTES` (before a byte of them is read), are refused."""
+    data = read_bounded(path, MAX_ABC_BYTES)
+    if data is None:
+        raise TunesmithError(f"{path} is larger than {size_text(MAX_ABC_BYTES)}, the largest ABC file render reads")
     if b"\x00" in data:
         raise TunesmithError(f"{path} is not an ABC text file (it holds binary data)")
     try:
@@ -83,13 +100,56 @@ def read_abc(path: Path) -> str:
 
 
 def split_tunes(text: str, path: Path) -> list[tuple[str, str]]:
-    """``(X number, tune text)`` for each tune; a lone tune without an ``X:`` line becomes ``X:1``."""
-    tunes = [(t.split("\n", 1)[0][2:].strip(), t.strip() + "\n") for t in split_tunebook(text)]
+    """``(X number, tune text)`` for each tune; a lone tune without an ``X:`` line becomes ``X:1``. The
+    number is cut to :data:`MAX_REF_CHARS`: it goes into file names and messages. A file of more than
+    :data:`MAX_FILE_TUNES` tunes is refused before it is split."""
+    count = count_tunes(text)
+    if count > MAX_FILE_TUNES:
+        raise TunesmithError(f"{path} holds {count:,} tunes (X: lines); render reads at most {MAX_FILE_TUNES:,}")
+    tunes = [(_ref(t), t.strip() + "\n") for t in split_tunebook(text)]
     if not tunes and re.search(r"^K:", text, re.MULTILINE):
         tunes = [("1", "X:1\n" + text.strip() + "\n")]
     if not tunes:
         raise TunesmithError(f"{path} holds no ABC tune (no X: or K: line)")
     return tunes
+
+
+def _ref(tune: str) -> str:
+    """The ``X:`` number of a tune, cut to :data:`MAX_REF_CHARS`."""
+    end = tune.find("\n", 0, MAX_REF_CHARS + 2)
+    return tune[: end if end >= 0 else MAX_REF_CHARS + 2][2:].strip()[:MAX_REF_CHARS]
+
+
+def _too_long(tune: str, name: str) -> str:
+    """Why ``tune`` is refused for its length (over :data:`MAX_TUNE_CHARS`), or ``""``."""
+    if len(tune) <= MAX_TUNE_CHARS:
+        return ""
+    return f"{name} is {len(tune):,} characters long; render takes tunes of at most {MAX_TUNE_CHARS:,}"
+
+
+def _empty(tune: str) -> bool:
+    """A header and no music: every tool would only say it found no notes."""
+    return tune_music(tune) == ""
+
+
+def with_music(
+    tunes: list[tuple[str, str]], stems: list[Path], path: Path
+) -> tuple[list[tuple[str, str, Path]], Failure | None]:
+    """``(ref, tune, stem)`` for the tunes with music after their header, and one failure that lists the
+    rest: a tunebook of thousands of empty tunes is skipped at once, not rendered one by one."""
+    kept, empty = [], []
+    for (ref, text), stem in zip(tunes, stems, strict=True):
+        if _empty(text):
+            empty.append(ref)
+        else:
+            kept.append((ref, text, stem))
+    if not empty:
+        return kept, None
+    if len(tunes) == 1:
+        return kept, Failure(path, empty[0], "*", f"{path} has no music after K:")
+    listed = ", ".join(f"X:{ref}" for ref in empty[:3]) + (", …" if len(empty) > 3 else "")
+    some = f"{len(empty):,} tunes have" if len(empty) > 1 else "1 tune has"
+    return kept, Failure(path, "", "*", f"{path}: {some} no music after K: ({listed}); skipped")
 
 
 def _stems(path: Path, refs: list[str], out_dir: Path) -> list[Path]:
@@ -120,7 +180,12 @@ def render_tune(
     options = (options or AudioOptions()).check()
     report = RenderReport()
     source = source or stem
-    ref = abc.split("\n", 1)[0][2:].strip() if abc.startswith("X:") else ""
+    ref = _ref(abc) if abc.startswith("X:") else ""
+    formats = tuple(formats)
+    why = _too_long(abc, name) or (f"{name} has no music after K:" if _empty(abc) else "")
+    if why:  # refused before any tool sees it
+        report.failures += [Failure(source, ref, fmt, why) for fmt in formats]
+        return report
     score, midi_error = None, None
     if any(f in AUDIO_FORMATS or f == "mid" for f in formats):
         try:
@@ -160,6 +225,14 @@ def render_midi_file(path: Path, stem: Path, formats: Iterable[str], options: Au
     score = load_midi(path)
     report = RenderReport()
     name = str(path)
+    quarters = score.end() / score.ticks_per_quarter
+    too_big_for_a_score = (
+        f"{name} has {score.note_num():,} notes; scores are made of at most {MAX_SCORE_NOTES:,}"
+        if score.note_num() > MAX_SCORE_NOTES
+        else f"{name} lasts {quarters:,.0f} quarter notes; scores are made of at most {MAX_SCORE_QUARTERS:,}"
+        if quarters > MAX_SCORE_QUARTERS
+        else ""
+    )
     for fmt in formats:
         try:
             if fmt in AUDIO_FORMATS or fmt == "mid":
@@ -167,6 +240,8 @@ def render_midi_file(path: Path, stem: Path, formats: Iterable[str], options: Au
                     raise TunesmithError(f"{path}: writing MIDI here would overwrite the input; choose --out")
                 report.outputs.append(_from_score(score, stem, fmt, options, name, path, ""))
             else:
+                if too_big_for_a_score:
+                    raise TunesmithError(too_big_for_a_score)
                 xml = midi_to_musicxml(path, name)
                 if fmt == "musicxml":
                     report.outputs.append(_write_musicxml(xml, stem, path, ""))
@@ -202,10 +277,16 @@ def render_file(
         report = render_midi_file(path, out / path.stem, formats, options)
     elif suffix in ABC_SUFFIXES:
         tunes = split_tunes(read_abc(path), path)
-        report = RenderReport()
-        for (ref, text), stem in zip(tunes, _stems(path, [r for r, _ in tunes], out), strict=True):
+        kept, empty = with_music(tunes, _stems(path, [r for r, _ in tunes], out), path)
+        if len(kept) > MAX_TUNES:
+            raise TunesmithError(f"{path} holds {len(kept):,} tunes; render takes at most {MAX_TUNES:,} a file")
+        report = RenderReport(failures=[empty] if empty else [])
+        for ref, text, stem in kept:
             name = f"{path} (X:{ref})" if len(tunes) > 1 else str(path)
-            report.merge(render_tune(text, stem, formats, options, name=name, source=path))
+            if why := _too_long(text, name):  # one line for the tune, not one per format
+                report.failures.append(Failure(path, ref, "*", why))
+            else:
+                report.merge(render_tune(text, stem, formats, options, name=name, source=path))
     else:
         raise TunesmithError(f"{path}: can render .abc, .mid and .midi files, not {path.suffix or 'no suffix'}")
     report.seconds = time.perf_counter() - started

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tunesmith.errors import TunesmithError
+from tunesmith.render.limits import ABC2MIDI_TIMEOUT
 
 _MESSAGE = re.compile(r"^(Error|Warning)\b.*$", re.MULTILINE)
 
@@ -50,7 +51,7 @@ def abc2midi_path() -> str:
     return str(exe)
 
 
-def abc_to_midi(abc: str, midi_path: Path | str | None = None, timeout: float = 20.0) -> Conversion:
+def abc_to_midi(abc: str, midi_path: Path | str | None = None, timeout: float = ABC2MIDI_TIMEOUT) -> Conversion:
     """Convert one tune (with its ``X:`` line); write ``midi_path`` if it converts."""
     import symusic
 

@@ -1,23 +1,27 @@
 """Scores people can read: ABC or MIDI → SVG pages (verovio) and → MusicXML (music21).
 
 verovio reads ABC itself, and MusicXML for everything else (a MIDI file goes through music21's
-quantizer first: verovio does not read MIDI). verovio is C++ and a malformed tune can abort the
-whole process (a generated tune did, with ``std::out_of_range``), so it engraves in a child
-Python process with a time limit; a crash there is one clear error for that tune.
+quantizer first: verovio does not read MIDI). Both run in a child Python process with a time limit
+and an address-space cap (:mod:`tunesmith.render.limits`): verovio is C++ and a malformed tune can
+abort the whole process (a generated tune did, with ``std::out_of_range``), a 10 MB tune made it
+take 16 GB, and music21's time grows faster than linearly with a score's bars. A crash, a timeout
+or the memory cap in the child is one clear error for that tune.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from tunesmith.errors import TunesmithError
+from tunesmith.render.limits import CHILD_MEMORY_BYTES, CONVERT_TIMEOUT, ENGRAVE_TIMEOUT, limit_memory
 
-ENGRAVE_TIMEOUT = 60.0
 # A4-wide pages cropped to their music, no verovio footer; viewBox so a browser can scale them.
 VEROVIO_OPTIONS = {"adjustPageHeight": True, "footer": "none", "svgViewBox": True}
+_ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -25,45 +29,98 @@ def _first_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:200]
 
 
-def engrave(data: str, kind: str, name: str, timeout: float = ENGRAVE_TIMEOUT) -> list[str]:
-    """SVG pages of ``data`` (``kind`` is ``abc`` or ``musicxml``), engraved by verovio in a child process."""
+def _in_child(request: dict, tool: str, name: str, timeout: float) -> dict:
+    """Run ``request`` in ``python -m tunesmith.render.score`` under the time limit and memory cap;
+    its JSON reply, or a TunesmithError naming ``tool`` and what went wrong."""
     cmd = [sys.executable, "-m", "tunesmith.render.score"]
     try:
         proc = subprocess.run(
-            cmd, input=json.dumps({"kind": kind, "data": data}), capture_output=True, text=True, timeout=timeout
+            cmd,
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **_ONE_THREAD},
         )
     except subprocess.TimeoutExpired:
-        raise TunesmithError(f"{name}: verovio took longer than {timeout:g} s to engrave it") from None
+        raise TunesmithError(f"{name}: {tool} took longer than {timeout:g} s") from None
     if proc.returncode != 0 or not proc.stdout.strip():
         if proc.returncode < 0:
-            why = f"verovio crashed on it (signal {-proc.returncode})"
+            why = f"{tool} crashed on it (signal {-proc.returncode})"
         else:
-            why = f"verovio failed ({(proc.stderr.strip().splitlines() or ['no message'])[-1][:200]})"
-        raise TunesmithError(f"{name}: {why}; the {kind.upper()} is probably malformed")
+            why = f"{tool} failed ({(proc.stderr.strip().splitlines() or ['no message'])[-1][:200]})"
+        raise TunesmithError(f"{name}: {why}; it is probably malformed, or needed over {CHILD_MEMORY_BYTES >> 30} GiB")
     reply = json.loads(proc.stdout)
     if reply.get("error"):
         raise TunesmithError(f"{name}: {reply['error']}")
+    return reply
+
+
+def engrave(data: str, kind: str, name: str, timeout: float = ENGRAVE_TIMEOUT) -> list[str]:
+    """SVG pages of ``data`` (``kind`` is ``abc`` or ``musicxml``), engraved by verovio in a child process."""
+    reply = _in_child({"op": "engrave", "kind": kind, "data": data}, "verovio", name, timeout)
     if not any('class="note"' in page for page in reply["pages"]):
         raise TunesmithError(f"{name} has no notes to engrave")
     return reply["pages"]
 
 
-def _worker() -> None:
-    """Child process: JSON ``{kind, data}`` on stdin → JSON ``{pages}`` or ``{error}`` on stdout."""
+def abc_to_musicxml(abc: str, name: str, timeout: float = CONVERT_TIMEOUT) -> str:
+    """MusicXML text for one ABC tune, via music21's ABC reader (in a child process)."""
+    return _in_child({"op": "musicxml", "kind": "abc", "data": abc}, "music21", name, timeout)["xml"]
+
+
+def midi_to_musicxml(path: Path, name: str | None = None, timeout: float = CONVERT_TIMEOUT) -> str:
+    """MusicXML text for a MIDI file, quantized by music21 (to sixteenths and triplet eighths), in a child process."""
+    request = {"op": "musicxml", "kind": "midi", "data": str(Path(path).resolve())}
+    return _in_child(request, "music21", name or str(path), timeout)["xml"]
+
+
+def _engrave_here(kind: str, data: str) -> dict:
     import verovio
 
-    request = json.loads(sys.stdin.read())
     verovio.enableLog(verovio.LOG_ERROR)
     tk = verovio.toolkit()
     tk.setOptions(VEROVIO_OPTIONS)
-    tk.setInputFrom(request["kind"])
-    if not tk.loadData(request["data"]) or tk.getPageCount() == 0:
+    tk.setInputFrom(kind)
+    if not tk.loadData(data) or tk.getPageCount() == 0:
         log = [ln for ln in tk.getLog().splitlines() if ln.strip()]
         detail = f" ({log[-1][:200]})" if log else ""
-        print(json.dumps({"error": f"verovio could not read it as {request['kind'].upper()}{detail}"}))
-        return
-    pages = [tk.renderToSVG(p) for p in range(1, tk.getPageCount() + 1)]
-    print(json.dumps({"pages": pages}))
+        return {"error": f"verovio could not read it as {kind.upper()}{detail}"}
+    return {"pages": [tk.renderToSVG(p) for p in range(1, tk.getPageCount() + 1)]}
+
+
+def _musicxml_here(kind: str, data: str) -> dict:
+    from music21 import converter
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    try:
+        score = converter.parse(data, format=kind)
+    except MemoryError:
+        raise
+    except Exception as exc:  # music21 raises many types on malformed input
+        return {"error": f"music21 could not read the {kind.upper()} ({_first_line(exc)})"}
+    if not score.flatten().notes:  # type: ignore[union-attr]
+        return {"error": "no notes to write as a score"}
+    try:
+        return {"xml": GeneralObjectExporter(score).parse().decode("utf-8")}
+    except MemoryError:
+        raise
+    except Exception as exc:
+        return {"error": f"music21 could not write MusicXML ({_first_line(exc)})"}
+
+
+def _worker() -> None:
+    """Child process: JSON ``{op, kind, data}`` on stdin → JSON ``{pages}``, ``{xml}`` or ``{error}`` on stdout."""
+    limit_memory()
+    request = json.loads(sys.stdin.read())
+    try:
+        if request["op"] == "engrave":
+            reply = _engrave_here(request["kind"], request["data"])
+        else:
+            reply = _musicxml_here(request["kind"], request["data"])
+    except MemoryError:
+        reply = {"error": f"it needs more memory than a score may take ({CHILD_MEMORY_BYTES >> 30} GiB)"}
+    print(json.dumps(reply))
 
 
 def write_pages(pages: list[str], stem: Path) -> list[Path]:
@@ -79,40 +136,6 @@ def write_pages(pages: list[str], stem: Path) -> list[Path]:
         stale.unlink()
         number += 1
     return paths
-
-
-def abc_to_musicxml(abc: str, name: str) -> str:
-    """MusicXML text for one ABC tune, via music21's ABC reader."""
-    from music21 import converter
-
-    try:
-        score = converter.parse(abc, format="abc")
-    except Exception as exc:  # music21 raises many types on malformed ABC
-        raise TunesmithError(f"{name}: music21 could not read the ABC ({_first_line(exc)})") from None
-    return _to_musicxml(score, name)
-
-
-def midi_to_musicxml(path: Path, name: str | None = None) -> str:
-    """MusicXML text for a MIDI file, quantized by music21 (to sixteenths and triplet eighths)."""
-    from music21 import converter
-
-    name = name or str(path)
-    try:
-        score = converter.parse(str(path), format="midi")
-    except Exception as exc:
-        raise TunesmithError(f"{name}: music21 could not read the MIDI ({_first_line(exc)})") from None
-    return _to_musicxml(score, name)
-
-
-def _to_musicxml(score: object, name: str) -> str:
-    from music21.musicxml.m21ToXml import GeneralObjectExporter
-
-    if not score.flatten().notes:  # type: ignore[attr-defined]
-        raise TunesmithError(f"{name} has no notes to write as a score")
-    try:
-        return GeneralObjectExporter(score).parse().decode("utf-8")
-    except Exception as exc:
-        raise TunesmithError(f"{name}: music21 could not write MusicXML ({_first_line(exc)})") from None
 
 
 if __name__ == "__main__":
