@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,26 +34,68 @@ def run_cli(
     )
 
 
+FIRST_CHECKPOINT_LIMIT = 900.0  # seconds: generous, so a loaded machine is slow rather than wrong
+POLL = 0.005
+
+
+def start_cli(
+    args: list[str], run: Path, env: dict | None = None, stdout: Any = subprocess.DEVNULL
+) -> subprocess.Popen:
+    """Start ``tunesmith ARGS --run RUN`` in the background; its stderr goes to a temporary file (``proc.log``)."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; read by _stderr_tail
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tunesmith.cli", *map(str, args), "--run", str(run)],
+        stdout=stdout,
+        stderr=log,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    proc.log = log  # type: ignore[attr-defined]
+    return proc
+
+
+def _stderr_tail(proc: subprocess.Popen) -> str:
+    log = getattr(proc, "log", None)
+    if log is None:
+        return ""
+    log.seek(0)
+    return log.read().decode(errors="replace")[-2000:]
+
+
+def wait_for_first_checkpoint(proc: subprocess.Popen, run: Path, limit: float = FIRST_CHECKPOINT_LIMIT) -> Path:
+    """Poll until ``RUN/checkpoints/last.ckpt`` exists while ``proc`` still runs; fail clearly (never hang) when
+    the process ends first or nothing appears within ``limit`` seconds. The process is left running."""
+    last = run / "checkpoints" / "last.ckpt"
+    give_up = time.monotonic() + limit
+    while not last.exists():
+        if proc.poll() is not None:
+            pytest.fail(
+                f"training ended (exit status {proc.returncode}) before its first checkpoint appeared:\n"
+                f"{_stderr_tail(proc)}"
+            )
+        if time.monotonic() > give_up:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"no checkpoint in {run} after {limit:.0f} s; the process was killed")
+        time.sleep(POLL)
+    return last
+
+
 def kill_at_first_checkpoint(args: list[str], run: Path, env: dict | None = None) -> int:
     """Start ``tunesmith ARGS --run RUN``, SIGKILL it as soon as ``last.ckpt`` exists (no clean shutdown,
     as when a machine dies), and return the step that checkpoint holds."""
-    import signal
-    import time
-
     from tunesmith.training.checkpoint_io import load_checkpoint
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tunesmith.cli", *map(str, args), "--run", str(run)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
-    last = run / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 120
-    while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
+    proc = start_cli(args, run, env)
+    try:
+        last = wait_for_first_checkpoint(proc, run)
+        proc.send_signal(signal.SIGKILL)  # a no-op if it already ended (Popen never signals a reaped process)
+        status = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if status != -signal.SIGKILL:
+        pytest.fail(f"training finished (exit status {status}) before it could be killed:\n{_stderr_tail(proc)}")
     return int(load_checkpoint(last)["global_step"])
 
 

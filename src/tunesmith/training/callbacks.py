@@ -11,7 +11,10 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, Checkpoint
+from lightning.pytorch.callbacks import Callback, Checkpoint, EarlyStopping
+
+from tunesmith.training.budget import RunControl
+from tunesmith.training.checkpoint_io import fsync_dir, fsync_file
 
 CSV_FIELDS = [
     "epoch",
@@ -41,12 +44,18 @@ def epoch_complete(trainer: L.Trainer) -> bool:
 class RunCheckpoint(Checkpoint):
     """``last.ckpt`` at every epoch end, every ``every_minutes`` and at the end; ``best.ckpt`` by val loss.
 
-    Files are written to a temporary name and renamed, so a process killed mid-write
-    leaves the previous checkpoint intact: a kill loses at most the work since the last save.
+    Files are written to a temporary name, flushed to the disk (fsync) and renamed, and the rename is
+    flushed too, so a process killed or a machine losing power mid-write leaves the previous checkpoint
+    intact: a kill loses at most the work since the last save. Each file carries a checksum (added by
+    the module, :func:`~tunesmith.training.checkpoint_io.add_checksum`) that every reader verifies.
+
+    A validation cut short by the time budget (``control``) is scored on part of the split, so it
+    replaces ``best.ckpt`` only when there is no best yet.
     """
 
-    def __init__(self, folder: Path, every_minutes: float):
+    def __init__(self, folder: Path, every_minutes: float, control: RunControl | None = None):
         self.folder, self.every = Path(folder), every_minutes * 60.0
+        self.control = control
         self.best: float | None = None
         self._last_save = time.monotonic()
         self._saved_step = -1
@@ -56,14 +65,19 @@ class RunCheckpoint(Checkpoint):
         return "RunCheckpoint"
 
     def _save(self, trainer: L.Trainer, name: str) -> None:
+        started = time.monotonic()
         final = self.folder / name
         tmp = final.with_suffix(".ckpt.tmp")
         if trainer.is_global_zero:
             self.folder.mkdir(parents=True, exist_ok=True)
         trainer.save_checkpoint(tmp, weights_only=False)
         if trainer.is_global_zero:
+            fsync_file(tmp)  # the bytes are on the disk before the name points at them
             os.replace(tmp, final)
+            fsync_dir(self.folder)  # and the rename itself survives a power cut
         trainer.strategy.barrier("tunesmith_checkpoint")
+        if self.control is not None:
+            self.control.checkpoint_took(time.monotonic() - started)
 
     def save_last(self, trainer: L.Trainer) -> None:
         self._save(trainer, "last.ckpt")
@@ -83,7 +97,8 @@ class RunCheckpoint(Checkpoint):
         if trainer.sanity_checking or "val_loss" not in trainer.callback_metrics:
             return
         loss = float(trainer.callback_metrics["val_loss"])
-        if self.best is None or loss < self.best:
+        cut = self.control is not None and self.control.last_cut is not None
+        if self.best is None or (loss < self.best and not cut):
             self.best = loss
             self._save(trainer, "best.ckpt")
         if self._saved_step == trainer.global_step:
@@ -170,19 +185,49 @@ class EpochReport(Callback):
 
 
 class PeriodicSamples(Callback):
-    """Every ``every`` completed epochs, hand the model to ``write(model, epoch)`` (rank zero only)."""
+    """Every ``every`` completed epochs, hand the model to ``write(model, epoch)`` (rank zero only).
 
-    def __init__(self, every: int, write: Callable[[torch.nn.Module, int], None]):
-        self.every, self.write = every, write
+    With a time budget (``control``), a round that would not fit before the run must end is skipped,
+    and the console says so."""
+
+    def __init__(self, every: int, write: Callable[[torch.nn.Module, int], None], control: RunControl | None = None):
+        self.every, self.write, self.control = every, write, control
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         due = self.every and (trainer.current_epoch + 1) % self.every == 0
         if not (due and epoch_complete(trainer) and trainer.is_global_zero):
             return
+        epoch = trainer.current_epoch + 1
+        if self.control is not None and not self.control.samples_fit(trainer):
+            if not self.control.interrupted:
+                self.control.echo(f"samples of epoch {epoch} skipped: they would not fit in the time budget")
+            return
+        started = time.monotonic()
         model = pl_module.model
         was_training = model.training
         model.eval()
         try:
-            self.write(model, trainer.current_epoch + 1)
+            self.write(model, epoch)
         finally:
             model.train(was_training)
+        if self.control is not None:
+            self.control.samples_took(time.monotonic() - started)
+
+
+class FullValidationEarlyStopping(EarlyStopping):
+    """Early stopping that ignores a validation the time budget cut short (a part of the split is not
+    comparable with the whole): the run ends right after such a validation anyway, and a resumed run
+    must not carry a best score from it."""
+
+    def __init__(self, control: RunControl | None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.control = control
+
+    @property
+    def state_key(self) -> str:  # the name checkpoints already use for Lightning's own EarlyStopping
+        return "EarlyStopping" + repr({"monitor": self.monitor, "mode": self.mode})
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.control is not None and self.control.last_cut is not None:
+            return
+        super().on_validation_end(trainer, pl_module)

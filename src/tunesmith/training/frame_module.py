@@ -35,11 +35,13 @@ import torch.nn.functional as F
 from tunesmith import models
 from tunesmith.config import Config
 from tunesmith.data import PreparedData
-from tunesmith.data.frames import FrameLoader, frame_loaders
+from tunesmith.data.frames import FrameLoader
 from tunesmith.errors import TunesmithError
 from tunesmith.representations import FrameRepresentation
 from tunesmith.training.audio_losses import phase_errors, spectral_loss
+from tunesmith.training.budget import RunControl
 from tunesmith.training.module import TokenLM
+from tunesmith.training.plan import make_loaders
 
 
 def bce(outputs: torch.Tensor, targets: torch.Tensor, pos_weight: torch.Tensor) -> torch.Tensor:
@@ -183,28 +185,21 @@ class FrameData(L.LightningDataModule):
         self.config, self.data = config, data
         self.train: FrameLoader | None = None
         self.val: FrameLoader | None = None
+        self.control: RunControl | None = None  # cuts validation to the time budget when set
 
     def setup(self, stage: str) -> None:
-        if self.train is not None:
-            return
-        d = self.config.data
-        self.train, self.val = frame_loaders(
-            self.data,
-            seq_len=d.seq_len,
-            batch_size=d.batch_size,
-            seed=self.config.train.seed,
-            transpose=d.transpose,
-            rank=self.trainer.global_rank,
-            world_size=self.trainer.world_size,
-            windows=d.windows,
-            shift=d.shift,
-        )
+        self.build(self.trainer.global_rank, self.trainer.world_size)
+
+    def build(self, rank: int, world_size: int) -> None:
+        """The loaders for one process (once): ``fit`` builds them early to know an epoch's length."""
+        if self.train is None:
+            self.train, self.val = make_loaders(self.config, self.data, rank, world_size)
 
     def train_dataloader(self) -> FrameLoader:
         return self.train
 
-    def val_dataloader(self) -> FrameLoader:
-        return self.val
+    def val_dataloader(self) -> Any:
+        return self.val if self.control is None else self.control.wrap_validation(self.val)
 
 
 def module_and_data(config: Config, data: PreparedData) -> tuple[FrameLM, FrameData]:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from tunesmith import models
 from tunesmith.config import Config
+from tunesmith.training.checkpoint_io import add_checksum
 from tunesmith.training.optim import make_optimizer, make_schedule
 
 
@@ -85,6 +86,9 @@ class TokenLM(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["tunesmith"] = {"train_sums": self.sums["train"].tolist(), "config": self.config.to_dict()}
+        # Lightning calls this hook last, just before writing: the checksum covers everything in the file
+        if self._trainer is None or self.trainer.is_global_zero:
+            add_checksum(checkpoint)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         saved = checkpoint.get("tunesmith", {})
