@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick bench-quality bench-midi bench-audio bench-studio lint install clean
+.PHONY: demo test bench bench-quick bench-quality bench-midi bench-audio bench-studio bench-fuzz lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ bench-audio: $(STAMP)
 # The studio under load: 200 generate requests from 8 clients on loopback; p50/p95 and errors.
 bench-studio: $(STAMP)
 	$(BIN)/python benchmarks/studio_load.py
+
+# The fuzz suite's long profile: every property of tests/fuzz with 20 times its CI examples, freshly random
+# (FUZZ_ARGS='--scale 5 -k cli' for less); a table and benchmarks/results/fuzz.json.
+bench-fuzz: $(STAMP)
+	$(BIN)/python benchmarks/fuzz.py $(FUZZ_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
