@@ -16,8 +16,15 @@ from typing import Any, get_type_hints
 import yaml
 
 from tunesmith.errors import TunesmithError
+from tunesmith.untrusted import finite
 
 PHASE_LOSSES = ("cosine", "mse", "if")  # train.phase_loss; the losses themselves are in training/audio_losses.py
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "adagrad", "sgd")  # train.optimizer; built in training/optim.py
+SCHEDULES = ("constant", "cosine", "exponential", "plateau")  # train.schedule; built in training/optim.py
+MAX_LR = 10.0  # a learning rate above this only makes NaN losses
+MAX_EPOCHS = 1_000_000  # train.max_epochs, patience and sample_every
+MAX_STEPS = 1_000_000_000  # settings counted in optimisation steps or batches
+MAX_SEED = 2**32 - 1  # what every seeded generator (numpy, torch, Lightning) takes
 
 
 @dataclass
@@ -188,8 +195,23 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     return cfg
 
 
+def _non_finite(cfg: Config) -> str | None:
+    """The first float setting that is NaN or infinite (``--set train.lr=inf`` parses as a float)."""
+    for section in _SECTIONS:
+        part = getattr(cfg, section)
+        for f in dataclasses.fields(part):
+            value = getattr(part, f.name)
+            if isinstance(value, float) and not finite(value):
+                return f"{section}.{f.name} must be a finite number, not {value}"
+    return None
+
+
 def validate(cfg: Config) -> None:
-    """Range checks that types alone cannot express."""
+    """Range checks that types alone cannot express: every number setting is bounded, every float finite,
+    every choice one of its names (the precision is left to Lightning, which knows its own)."""
+    message = _non_finite(cfg)
+    if message is not None:
+        raise TunesmithError(message)
     d, m, t = cfg.data, cfg.model, cfg.train
     checks = [
         (1 <= d.seq_len <= 65536, "data.seq_len must be between 1 and 65536"),
@@ -214,17 +236,44 @@ def validate(cfg: Config) -> None:
         (1 <= m.hidden <= 65536, "model.hidden must be between 1 and 65536"),
         (1 <= m.layers <= 64, "model.layers must be between 1 and 64"),
         (0.0 <= m.dropout < 1.0, "model.dropout must be in [0, 1)"),
-        (t.lr > 0, "train.lr must be positive"),
-        (t.max_epochs >= 1, "train.max_epochs must be at least 1"),
-        (t.max_minutes >= 0, "train.max_minutes must be 0 (no limit) or positive"),
-        (t.patience >= 0, "train.patience must be 0 (never stop early) or positive"),
-        (t.checkpoint_minutes > 0, "train.checkpoint_minutes must be positive"),
-        (t.grad_clip >= 0, "train.grad_clip must be 0 (off) or positive"),
-        (0 <= t.sample_count <= 64, "train.sample_count must be between 0 and 64"),
-        (1 <= t.sample_max_length <= 20000, "train.sample_max_length must be between 1 and 20000"),
-        (0.0 < t.lr_decay <= 1.0, "train.lr_decay must be in (0, 1]"),
         (1 <= m.heads <= 256, "model.heads must be between 1 and 256"),
         (1 <= m.context <= 65536, "model.context must be between 1 and 65536"),
+        (
+            t.optimizer.lower() in OPTIMIZERS,
+            f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, not {t.optimizer!r}",
+        ),
+        (0.0 < t.lr <= MAX_LR, f"train.lr must be above 0 and at most {MAX_LR:g}"),
+        (0.0 <= t.weight_decay <= 10.0, "train.weight_decay must be between 0 and 10"),
+        (0.0 <= t.momentum < 1.0, "train.momentum must be in [0, 1)"),
+        (t.grad_clip >= 0, "train.grad_clip must be 0 (off) or positive"),
+        (
+            t.schedule.lower() in SCHEDULES,
+            f"train.schedule must be one of {', '.join(SCHEDULES)}, not {t.schedule!r}",
+        ),
+        (0 <= t.warmup_steps <= MAX_STEPS, f"train.warmup_steps must be between 0 (none) and {MAX_STEPS:,}"),
+        (
+            not t.warmup_steps or t.schedule.lower() in ("constant", "cosine"),
+            "train.warmup_steps works with the constant and cosine schedules",
+        ),
+        (0.0 < t.lr_decay <= 1.0, "train.lr_decay must be in (0, 1]"),
+        (0.0 <= t.min_lr <= t.lr, f"train.min_lr must be between 0 and train.lr ({t.lr:g})"),
+        (1 <= t.max_epochs <= MAX_EPOCHS, f"train.max_epochs must be between 1 and {MAX_EPOCHS:,}"),
+        (t.max_minutes >= 0, "train.max_minutes must be 0 (no limit) or positive"),
+        (0 <= t.patience <= MAX_EPOCHS, f"train.patience must be between 0 (never stop early) and {MAX_EPOCHS:,}"),
+        (t.checkpoint_minutes > 0, "train.checkpoint_minutes must be positive"),
+        (
+            0 <= t.val_every_batches <= MAX_STEPS,
+            f"train.val_every_batches must be between 0 (once per epoch) and {MAX_STEPS:,}",
+        ),
+        (
+            0 <= t.limit_train_batches <= MAX_STEPS,
+            f"train.limit_train_batches must be between 0 (all) and {MAX_STEPS:,}",
+        ),
+        (0 <= t.limit_val_batches <= MAX_STEPS, f"train.limit_val_batches must be between 0 (all) and {MAX_STEPS:,}"),
+        (0 <= t.sample_every <= MAX_EPOCHS, f"train.sample_every must be between 0 (never) and {MAX_EPOCHS:,}"),
+        (0 <= t.sample_count <= 64, "train.sample_count must be between 0 and 64"),
+        (1 <= t.sample_max_length <= 20000, "train.sample_max_length must be between 1 and 20000"),
+        (0 <= t.seed <= MAX_SEED, f"train.seed must be between 0 and {MAX_SEED}"),
     ]
     if m.name == "transformer":
         checks += [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -29,17 +30,18 @@ def one_line_error(result, needle: str) -> None:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def abc_report(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def abc_report(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """The report folder, what evaluate printed (stdout) and its progress (stderr)."""
     out = tmp_path_factory.mktemp("evaluate") / "report"
     result = invoke(
         "evaluate", trained_run, "--num", 8, "--temperature", 0.5, "--temperature", 1.5,
         "--max-length", 300, "--batch-size", 8, "--out", out,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    return out, result.stdout
+    return out, result.stdout, result.stderr
 
 
-def test_abc_likelihood_equals_held_out(abc_report: tuple[Path, str], trained_run: Path, small_data: Path) -> None:
+def test_abc_likelihood_equals_held_out(abc_report: tuple[Path, str, str], trained_run: Path, small_data: Path) -> None:
     from tunesmith.bundle import load
     from tunesmith.data.prepared import PreparedData
     from tunesmith.training.evaluate import held_out
@@ -54,7 +56,7 @@ def test_abc_likelihood_equals_held_out(abc_report: tuple[Path, str], trained_ru
     assert "1.5" in abc_report[1] and "held-out" in abc_report[1]  # the printed table
 
 
-def test_abc_validity_shares_recomputed_from_the_written_tunes(abc_report: tuple[Path, str]) -> None:
+def test_abc_validity_shares_recomputed_from_the_written_tunes(abc_report: tuple[Path, str, str]) -> None:
     from tunesmith.metrics.validity import check
 
     out = abc_report[0]
@@ -79,7 +81,9 @@ def test_abc_validity_shares_recomputed_from_the_written_tunes(abc_report: tuple
         assert group["with_notes"] == sum(c.converts for c in checked)
 
 
-def test_abc_features_and_novelty_recomputed(abc_report: tuple[Path, str], small_data: Path, tmp_path: Path) -> None:
+def test_abc_features_and_novelty_recomputed(
+    abc_report: tuple[Path, str, str], small_data: Path, tmp_path: Path
+) -> None:
     """Each piece's features from its own MIDI (abc2midi's first track), by hand; group means from the pieces."""
     from tunesmith.data.prepared import PreparedData
     from tunesmith.render.midi import abc_to_midi
@@ -124,7 +128,51 @@ def test_abc_features_and_novelty_recomputed(abc_report: tuple[Path, str], small
         assert group["novelty"]["near_copy_share"] == pytest.approx(np.mean([n["near_copy"] for n in novelty]))
 
 
-def test_report_files_are_self_contained(abc_report: tuple[Path, str]) -> None:
+def test_progress_shows_on_stderr_stage_by_stage(abc_report: tuple[Path, str, str]) -> None:
+    """A long evaluation says where it is: a line per stage, per tenth of the likelihood's batches and per
+    temperature, on stderr (stdout keeps the tables); never a line per batch or per tune."""
+    from tunesmith.pipeline.evaluate import PROGRESS_STEPS
+
+    _, stdout, stderr = abc_report
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith("evaluate: ") for line in lines), lines
+    assert "evaluate:" not in stdout
+    counts = [re.fullmatch(r"evaluate: held-out likelihood (\d+)/(\d+) batches.*", line) for line in lines]
+    counts = [(int(m[1]), int(m[2])) for m in counts if m]
+    total = counts[0][1]
+    assert counts[0][0] == 0 and counts[-1] == (total, total) and total > PROGRESS_STEPS  # the whole split, in 8s
+    assert [done for done, _ in counts] == sorted(done for done, _ in counts)
+    assert len(counts) <= PROGRESS_STEPS + 1
+    for t in ("0.5", "1.5"):
+        started = lines.index(next(line for line in lines if line.startswith(f"evaluate: temperature {t}: 0/8 tunes")))
+        assert lines[started + 1].startswith(f"evaluate: temperature {t}: 8/8 tunes in "), lines[started + 1]
+    assert any(line.startswith("evaluate: novelty") for line in lines)
+    assert lines[-1].startswith("evaluate: writing the report")
+    assert len(lines) <= PROGRESS_STEPS + 1 + 2 * 2 + 4
+
+
+def test_a_strangers_run_files_are_read_as_untrusted(tmp_path: Path) -> None:
+    """data.json and *_sources.json come from a run or prepared folder someone may have copied or edited."""
+    from tunesmith.pipeline.evaluate import _source_pairs, data_folder
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for text in ("[1, 2]", '{"data": 5}', '{"data": NaN}', "{not json"):
+        (run / "data.json").write_text(text)
+        with pytest.raises(TunesmithError, match="does not name its prepared folder; pass --data DIR"):
+            data_folder(run, "run", None)
+    (run / "data.json").write_text('{"data": "/somewhere/prepared"}')
+    assert data_folder(run, "run", None) == Path("/somewhere/prepared")
+    sources = tmp_path / "train_sources.json"
+    sources.write_text('[["a.abc", "1"], ["b.abc"]]')
+    assert _source_pairs(sources) is None
+    sources.write_text('{"a.abc": 1}')
+    assert _source_pairs(sources) is None
+    sources.write_text('[["a.abc", "1"], ["b.abc", null]]')
+    assert _source_pairs(sources) == [("a.abc", "1"), ("b.abc", "")]
+
+
+def test_report_files_are_self_contained(abc_report: tuple[Path, str, str]) -> None:
     out = abc_report[0]
     report = json.loads((out / "report.json").read_text())
     page = (out / "report.html").read_text()
@@ -269,6 +317,8 @@ def test_pianoroll_report(pianoroll_run: Path, tmp_path: Path) -> None:
     assert group["with_notes"] == sum(n > 0 for n in notes)
     assert group["validity"]["syntax_error_rate"] is None  # piano rolls have no grammar
     assert "T=1" in result.stdout and "syntax err" not in result.stdout
+    assert re.search(r"^evaluate: held-out likelihood ([1-5])/\1 batches$", result.stderr, re.M)  # frames counted too
+    assert "evaluate: temperature 1: 4/4 pieces in " in result.stderr
 
 
 def test_evaluate_settings_refuse_too_many_temperatures() -> None:

@@ -115,6 +115,38 @@ def test_unknown_grid_key_is_one_line_and_exit_2(small_data: Path, tmp_path: Pat
     assert not (tmp_path / "s").exists()
 
 
+def test_a_strangers_status_json_is_read_as_untrusted(tmp_path: Path) -> None:
+    """A copied or edited run folder: status.json that is not an object, or holds the wrong types, is read
+    as "not finished" with no loss, never a crash in the table."""
+    from tunesmith.pipeline.sweep_runs import _is_done, read_status, summary_line
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for text, expected in [
+        ("[1, 2]", {}),
+        ('{"state": "finished", "best_val_loss": "low"}', {"state": "finished"}),
+        ('{"state": 3, "best_val_loss": NaN}', {}),
+        ('{"state": "finished", "best_val_loss": 1.25}', {"state": "finished", "best_val_loss": 1.25}),
+    ]:
+        (run / "status.json").write_text(text)
+        assert read_status(run) == expected, text
+    (run / "status.json").write_text("[1, 2]")
+    assert not _is_done(run)
+    assert summary_line({"best_val_loss": None, "state": "interrupted"}) == "interrupted"
+
+
+def test_sweep_refuses_a_file_and_a_bad_seed_before_training(small_data: Path, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    with pytest.raises(TunesmithError, match="is a file; give a folder for the sweep"):
+        run_grid("abc-lstm-debug", small_data, afile, grid=GRID, overrides=TINY)
+    with pytest.raises(TunesmithError, match="is a file; give a folder for the sweep"):
+        run_search("abc-lstm-debug", small_data, afile, trials=2, grid=GRID, overrides=TINY)
+    with pytest.raises(TunesmithError, match="--seed -1 is out of range"):
+        run_search("abc-lstm-debug", small_data, tmp_path / "s", trials=2, grid=GRID, overrides=TINY, seed=-1)
+    assert not (tmp_path / "s").exists()
+
+
 def _check_study(url: str, name: str, out: Path, trials: int) -> None:
     import optuna
 

@@ -154,3 +154,51 @@ def test_draw_follows_the_distribution_and_skips_masked_tokens() -> None:
     counts = torch.bincount(drawn, minlength=5).double() / drawn.numel()
     assert counts[0] == 0 and counts[2] == 0
     assert torch.allclose(counts, probs[0].double(), atol=0.015)
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "message"),
+    [
+        ({"seconds": -1.0}, "--seconds -1.0 is out of range"),
+        ({"seconds": 0.0}, "--seconds 0.0 is out of range"),
+        ({"seconds": float("nan")}, "--seconds nan is out of range"),
+        ({"seconds": float("inf")}, "--seconds inf is out of range"),
+        ({"seconds": 61.0}, "at most 60"),
+        ({"primer_bars": 0}, "--primer-bars 0 is out of range"),
+        ({"primer_bars": 65}, "--primer-bars 65 is out of range: choose 1 to 64"),
+    ],
+)
+def test_sample_options_are_bounded_whatever_the_medium(request_fields: dict, message: str) -> None:
+    """Checked before a model loads, so an ABC model refuses ``--seconds -1`` although it has no use for it."""
+    from tunesmith.media import SampleRequest
+    from tunesmith.sampling.settings import check_request
+
+    check_request(SampleRequest())  # the defaults pass
+    with pytest.raises(TunesmithError, match=message.replace("(", r"\(")):
+        check_request(SampleRequest(**request_fields))
+
+
+def test_sample_option_limits_match_the_media_that_use_them() -> None:
+    from tunesmith.media import audio_samples, midi_samples
+    from tunesmith.sampling import settings
+
+    assert settings.MAX_SECONDS == audio_samples.MAX_SECONDS
+    assert settings.MAX_PRIMER_BARS == midi_samples.MAX_PRIMER_BARS
+
+
+def test_sampling_into_a_folder_of_another_model_is_refused_before_it_loads(tmp_path: Path) -> None:
+    """The generic path (``pipeline.sample``) checks ``out`` whatever the medium, before loading the model."""
+    from tunesmith.media import SampleRequest
+    from tunesmith.pipeline.sample import sample
+
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / "samples.json").write_text(json.dumps({"model": str(tmp_path / "another-run"), "pieces": []}))
+    (out / "001.mid").write_bytes(b"MThd")
+    with pytest.raises(TunesmithError, match="another model .*another-run.*--overwrite"):
+        sample(tmp_path / "no-model-here", SampleSettings(num=1), out, SampleRequest())
+    with pytest.raises(TunesmithError, match="is a file"):
+        sample(tmp_path / "no-model-here", SampleSettings(num=1), out / "001.mid", SampleRequest())
+    with pytest.raises(TunesmithError, match="no-model-here"):  # with --overwrite it goes on to load the model
+        sample(tmp_path / "no-model-here", SampleSettings(num=1), out, SampleRequest(), overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["001.mid", "samples.json"]  # nothing removed by a failure

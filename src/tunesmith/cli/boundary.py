@@ -9,6 +9,7 @@ keeps its traceback, so it gets reported rather than hidden.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import sys
 from typing import Any
@@ -39,10 +40,7 @@ def expected_failure(exc: BaseException) -> str | None:
     if isinstance(exc, ClickException):
         return one_line(exc.format_message())
     if isinstance(exc, OSError):
-        if exc.errno == errno.ENOMEM:
-            return "out of memory; lower data.batch_size, data.seq_len or the model's size"
-        reason = exc.strerror or type(exc).__name__
-        return f"cannot use {exc.filename}: {reason}" if exc.filename else f"{reason}"
+        return os_failure(exc)
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return "out of memory; lower data.batch_size, data.seq_len or the model's size"
     if isinstance(exc, RuntimeError) and any(s in str(exc) for s in _ALLOCATOR):
@@ -50,11 +48,53 @@ def expected_failure(exc: BaseException) -> str | None:
     return None
 
 
+# What an operating-system refusal on a path means for the person who typed it, by errno.
+_PATH_REASONS = {
+    errno.EEXIST: "a file of that name is in the way (a folder is needed)",
+    errno.ENOTDIR: "part of that path is a file, not a folder",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "not permitted",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.ELOOP: "too many symbolic links (a loop?)",
+}
+
+
+def os_failure(exc: OSError) -> str:
+    """One line for an operating-system refusal, naming the path when there is one."""
+    if exc.errno == errno.ENOMEM:
+        return "out of memory; lower data.batch_size, data.seq_len or the model's size"
+    reason = _PATH_REASONS.get(exc.errno or 0) or (exc.strerror or type(exc).__name__)
+    reason = one_line(reason)
+    if exc.filename is None:
+        return reason
+    return f"cannot use {exc.filename}: {reason}"
+
+
+def _tolerant_output() -> None:
+    """Echo what a user typed even when the terminal cannot encode it (an undecodable file name under a
+    strict UTF-8 locale): a stray byte prints as an escape instead of ending the command in a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError, TypeError):  # an unusual stream keeps its own rules
+                reconfigure(errors="backslashreplace")
+
+
 class Boundary(TyperGroup):
     """``tunesmith``'s command group: runs a verb and keeps its expected failures to one line."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        _tolerant_output()
+        argv = kwargs.get("args", args[0] if args else None)
+        argv = sys.argv[1:] if argv is None else list(argv)
         try:
+            for arg in argv:  # no file name, host or setting holds one; the OS would refuse it deep inside
+                if "\x00" in str(arg):
+                    raise TunesmithError(f"argument {str(arg).replace(chr(0), '<NUL>')!r} holds a NUL character")
             status = super().main(*args, standalone_mode=False, **kwargs)
         except typer.Abort:
             typer.echo("interrupted", err=True)

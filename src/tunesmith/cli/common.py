@@ -6,9 +6,25 @@ imports a heavy library, so ``tunesmith --help`` stays instant.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
+
+
+def path_option(text: str) -> Path:
+    """The parser of every path option: ``--out ""`` would become ``.`` (the current folder) and write there."""
+    if not str(text).strip():
+        raise typer.BadParameter("the path is empty; name a file or folder")
+    return Path(text)
+
+
+def refuse_file(out: Path, what: str) -> None:
+    """Say so before a model loads when ``--out`` names a file where a folder for ``what`` belongs."""
+    if out.exists() and not out.is_dir():
+        from tunesmith.errors import TunesmithError
+
+        raise TunesmithError(f"--out {out} is a file; give a folder for {what}")
 
 
 def printable(text: str) -> str:

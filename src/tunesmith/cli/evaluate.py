@@ -8,7 +8,12 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import table
+from tunesmith.cli.common import path_option, table
+
+
+def _progress(line: str) -> None:
+    """Progress goes to stderr: stdout keeps the tables, for a reader or a pipe."""
+    typer.echo(line, err=True)
 
 
 def evaluate(
@@ -19,7 +24,8 @@ def evaluate(
         typer.Option(help="Sampling temperature; repeat for a sweep (default 0.5, 1.0 and 2.0)."),
     ] = None,
     data: Annotated[
-        Path | None, typer.Option(help="Prepared folder the model was trained on (a run knows its own).")
+        Path | None,
+        typer.Option(help="Prepared folder the model was trained on (a run knows its own).", parser=path_option),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the samples and of the reference draws.")] = 0,
     max_length: Annotated[int, typer.Option(help="Cut samples at this many characters, tokens or frames.")] = 1000,
@@ -32,7 +38,9 @@ def evaluate(
     ] = 32,
     copy_bars: Annotated[int, typer.Option(help="ABC: ... or of this many bars.")] = 4,
     checkpoint: Annotated[str, typer.Option(help="For runs: best or last.")] = "best",
-    out: Annotated[Path, typer.Option(help="Folder for the report and the samples.")] = Path("report"),
+    out: Annotated[Path, typer.Option(help="Folder for the report and the samples.", parser=path_option)] = Path(
+        "report"
+    ),
 ) -> None:
     """Measure a model: held-out likelihood, and per temperature validity, musical statistics against
     the training set, and how much of the training set the samples copy."""
@@ -51,7 +59,7 @@ def evaluate(
         novelty=NoveltySettings(copy_notes=copy_notes, copy_bars=copy_bars),
     )
     settings.check()  # before the model loads
-    result = run_evaluate(model, out, settings, data=data, checkpoint=checkpoint, echo=typer.echo)
+    result = run_evaluate(model, out, settings, data=data, checkpoint=checkpoint, progress=_progress)
     report = result.report
     typer.echo("")
     typer.echo(table(["held-out", "value"], likelihood_rows(report)))

@@ -7,14 +7,36 @@ from typing import Annotated
 
 import typer
 
+from tunesmith.cli.common import path_option, refuse_file
+from tunesmith.errors import TunesmithError
+
+BUNDLE_FILES = ("model.safetensors", "config.json", "representation.json", "versions.json")  # what export writes
+
+
+def check_out(out: Path) -> None:
+    """A bundle gets a folder of its own: a new or empty one, or an earlier bundle (exported again). Never the
+    current folder or the run itself, whose files would sit beside the bundle's."""
+    refuse_file(out, "the bundle")
+    if not out.is_dir():
+        return
+    others = sorted(p.name for p in out.iterdir() if p.name not in BUNDLE_FILES)
+    if others:
+        shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        raise TunesmithError(
+            f"--out {out} already holds files that are not a bundle's ({shown}); choose a new or empty folder"
+        )
+
 
 def export(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
-    out: Annotated[Path, typer.Option(help="Bundle folder to write.")],
+    out: Annotated[
+        Path, typer.Option(help="Bundle folder to write (new, empty, or an earlier bundle).", parser=path_option)
+    ],
     checkpoint: Annotated[str, typer.Option(help="best or last.")] = "best",
 ) -> None:
     """Write a shareable bundle: model.safetensors + config, representation and versions as JSON."""
     from tunesmith.bundle import export as run_export
 
+    check_out(out)
     path = run_export(run, out, checkpoint)
     typer.echo(f"wrote bundle {path}  (" + ", ".join(sorted(p.name for p in path.iterdir())) + ")")

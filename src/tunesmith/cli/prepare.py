@@ -7,14 +7,18 @@ from typing import Annotated, Any
 
 import typer
 
+from tunesmith.cli.common import path_option
 from tunesmith.errors import TunesmithError
+
+MAX_SEED = 2**63 - 1  # the split's generator takes any non-negative seed; this is what a seed means elsewhere
 
 
 def prepare(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.", parser=path_option)],
     corpus: Annotated[str | None, typer.Option(help="Built-in corpus: folk (ABC), bach or classical (MIDI).")] = None,
     input: Annotated[
-        Path | None, typer.Option("--input", help="Your .abc, .mid or audio file or folder (recursive).")
+        Path | None,
+        typer.Option("--input", help="Your .abc, .mid or audio file or folder (recursive).", parser=path_option),
     ] = None,
     representation: Annotated[
         str,
@@ -46,6 +50,8 @@ def prepare(
     """Read a corpus, clean it, split it by tune and encode it as memmapped arrays."""
     from tunesmith.pipeline.prepare import prepare as run_prepare
 
+    if not 0 <= seed <= MAX_SEED:
+        raise TunesmithError(f"--seed {seed} is out of range: choose 0 to {MAX_SEED}")
     fields = [f for f in drop_fields.split(",") if f.strip()]
     midi: dict[str, Any] = {}
     if transpose:

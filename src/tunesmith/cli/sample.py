@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import print_pieces
+from tunesmith.cli.common import path_option, print_pieces
 
 
 def sample(
@@ -21,15 +21,30 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same tunes.")] = 0,
     batch_size: Annotated[int, typer.Option(help="Tunes generated together (1 to 1024).")] = 64,
     checkpoint: Annotated[str, typer.Option(help="For runs: best or last.")] = "best",
-    out: Annotated[Path, typer.Option(help="Folder for NNN.abc, NNN.mid and samples.json.")] = Path("samples"),
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Folder for NNN.abc, NNN.mid and samples.json: new, empty, or this model's earlier samples.",
+            parser=path_option,
+        ),
+    ] = Path("samples"),
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace the pieces (NNN.*, samples.json) another model left in --out; other files stay."),
+    ] = False,
     render: Annotated[str, typer.Option(help="Also write each tune as e.g. wav,svg (see 'tunesmith render').")] = "",
     constrain: Annotated[
         bool, typer.Option(help="Allow only valid ABC with whole bars, ending before --max-length (abc-char models).")
     ] = False,
-    primer_midi: Annotated[Path | None, typer.Option(help="MIDI models: continue the start of this .mid file.")] = None,
+    primer_midi: Annotated[
+        Path | None, typer.Option(help="MIDI models: continue the start of this .mid file.", parser=path_option)
+    ] = None,
     primer_bars: Annotated[int, typer.Option(help="Bars of --primer-midi to continue from (1 to 64).")] = 2,
     prime_audio: Annotated[
-        Path | None, typer.Option(help="Audio models: continue this audio file (up to 30 s; default: val data).")
+        Path | None,
+        typer.Option(
+            help="Audio models: continue this audio file (up to 30 s; default: val data).", parser=path_option
+        ),
     ] = None,
     seconds: Annotated[float, typer.Option(help="Audio models: seconds of audio to continue (at most 60).")] = 4.0,
 ) -> None:
@@ -58,6 +73,6 @@ def sample(
         prime_audio=prime_audio,
         seconds=seconds,
     )
-    report = run_sample(model, settings, out, request, checkpoint)
+    report = run_sample(model, settings, out, request, checkpoint, overwrite=overwrite)
     print_pieces(report)
     typer.echo(report.wrote)

@@ -7,14 +7,17 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import table
+from tunesmith.cli.common import path_option, table
 from tunesmith.errors import TunesmithError
 
 
 def sweep(
     preset: Annotated[str, typer.Option(help="Preset name (see 'tunesmith presets') or a YAML file.")],
-    data: Annotated[Path, typer.Option(help="Prepared dataset folder.")],
-    out: Annotated[Path, typer.Option(help="Sweep folder: runs/, sweep.csv, sweep.md, sweep.png (study.db).")],
+    data: Annotated[Path, typer.Option(help="Prepared dataset folder.", parser=path_option)],
+    out: Annotated[
+        Path,
+        typer.Option(help="Sweep folder: runs/, sweep.csv, sweep.md, sweep.png (study.db).", parser=path_option),
+    ],
     grid: Annotated[
         list[str] | None,
         typer.Option("--grid", help="A setting and its values, e.g. model.hidden=50,100; repeat for more."),
@@ -33,7 +36,7 @@ def sweep(
         typer.Option(help="--search: study storage (default sqlite OUT/study.db); postgresql://user@host/db."),
     ] = None,
     study: Annotated[str | None, typer.Option(help="--search: study name (default: the --out folder's name).")] = None,
-    seed: Annotated[int, typer.Option(help="--search: seed of the TPE sampler.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="--search: seed of the TPE sampler (default 0).")] = None,
 ) -> None:
     """Train one run per configuration (re-running resumes) and write a comparison table and plot."""
     from tunesmith.pipeline.sweep import run_grid, run_search
@@ -41,8 +44,8 @@ def sweep(
 
     if search < 0:
         raise TunesmithError(f"--search {search} must be 0 (a grid) or a number of trials")
-    if not search and (range_ or storage or study):
-        raise TunesmithError("--range, --storage and --study go with --search N")
+    if not search and (range_ or storage or study or seed is not None):
+        raise TunesmithError("--range, --storage, --study and --seed go with --search N")
     if search:
         result = run_search(
             preset,
@@ -55,7 +58,7 @@ def sweep(
             max_minutes=max_minutes,
             storage=storage,
             study_name=study,
-            seed=seed,
+            seed=seed or 0,
             echo=typer.echo,
         )
     else:

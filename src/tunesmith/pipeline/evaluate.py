@@ -18,6 +18,9 @@ For one run or bundle, in plain order:
 Besides the samples, a seeded draw of held-out pieces, music no model wrote, goes through steps 3
 to 5 as a reference row: what real, unseen tunes score against the same training set.
 
+Progress goes to ``progress`` (the CLI: stderr), one line per stage, per tenth of the likelihood's
+batches and per temperature, each starting ``evaluate:``, so a long evaluation shows where it is.
+
 Audio models have no notes: they get the likelihood, and the note statistics say why they are not
 applicable. Training pieces made by augmentation (transposed or tempo-stretched copies, ``ref``
 labels like ``+3`` or ``x1.1`` in ``train_sources.json``) are left out of the draw and of novelty;
@@ -26,11 +29,11 @@ novelty compares intervals, so a transposed copy of a training piece is still fo
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,7 @@ from tunesmith.metrics.novelty import MAX_CORPUS_TOKENS, NoveltySettings, compar
 from tunesmith.metrics.novelty import summarize as summarize_novelty
 from tunesmith.metrics.pieces import Group, Piece
 from tunesmith.representations import FrameRepresentation
+from tunesmith.untrusted import read_json
 
 DEFAULT_TEMPERATURES = (0.5, 1.0, 2.0)
 MAX_NUM = 2000
@@ -52,6 +56,9 @@ MAX_TEMPERATURES = 8
 SAMPLER_CHUNK = 1000  # the sampler's own per-call limit; larger --num is drawn in chunks
 POLYPHONIC_RATE = 0.01  # a corpus whose training draw sounds two pitches this often is polyphonic
 _AUGMENTED_REF = re.compile(r"(?:^|\s)(?:[+-]\d+(?:\s+x\S+)?|x\S+)$")
+PROGRESS_STEPS = 10  # likelihood progress: a line per tenth of the batches, at most
+
+Progress = Callable[[str], None]
 
 
 @dataclass
@@ -103,10 +110,10 @@ def data_folder(model_path: Path, kind: str, data: Path | None) -> Path:
     if kind != "run":
         raise TunesmithError(f"{model_path} is a bundle; name the prepared folder it was trained on with --data DIR")
     try:
-        recorded = json.loads((model_path / "data.json").read_text()).get("data")
-    except (OSError, json.JSONDecodeError):
+        recorded = read_json(model_path / "data.json").get("data")
+    except TunesmithError:
         recorded = None
-    if not recorded:
+    if not recorded or not isinstance(recorded, str):
         raise TunesmithError(f"{model_path}/data.json does not name its prepared folder; pass --data DIR")
     return Path(recorded)
 
@@ -117,24 +124,28 @@ def original_pieces(data: Any, split: str) -> np.ndarray:
     path = data.folder / f"{split}_sources.json"
     if not data.meta.get("augmentation") or not path.is_file():
         return np.arange(count)
+    pairs = _source_pairs(path)
+    if pairs is None or len(pairs) != count:
+        return np.arange(count)
+    return np.array([i for i, (_, ref) in enumerate(pairs) if not _AUGMENTED_REF.search(ref)], dtype=np.int64)
+
+
+def _source_pairs(path: Path) -> list[tuple[str, str]] | None:
+    """``[file, ref]`` per piece from a ``*_sources.json`` (None when it is missing or not such a list: a
+    prepared folder may be a stranger's, and names are only decoration)."""
     try:
-        refs = [str(ref) for _, ref in json.loads(path.read_text())]
-    except (OSError, ValueError, TypeError):
-        return np.arange(count)
-    if len(refs) != count:
-        return np.arange(count)
-    return np.array([i for i, ref in enumerate(refs) if not _AUGMENTED_REF.search(ref)], dtype=np.int64)
+        raw = read_json(path, expect=list)
+    except TunesmithError:
+        return None
+    if not all(isinstance(item, list) and len(item) == 2 for item in raw):
+        return None
+    return [(str(src), str(ref) if ref is not None else "") for src, ref in raw]
 
 
 def source_names(data: Any, split: str) -> list[str] | None:
     """ "file #ref" for each piece of a split, to name the training tune a sample copies."""
-    try:
-        return [
-            f"{src} #{ref}" if ref else str(src)
-            for src, ref in json.loads((data.folder / f"{split}_sources.json").read_text())
-        ]
-    except (OSError, ValueError, TypeError):
-        return None
+    pairs = _source_pairs(data.folder / f"{split}_sources.json")
+    return None if pairs is None else [f"{src} #{ref}" if ref else src for src, ref in pairs]
 
 
 def real_pieces(data: Any, split: str, indices: np.ndarray) -> list[Piece]:
@@ -211,17 +222,52 @@ def novelty_of(
 # -- the workflow ------------------------------------------------------------------------------
 
 
-def likelihood(loaded: Any, data: Any, settings: EvaluateSettings) -> dict[str, Any]:
+def likelihood_batches(data: Any, seq_len: int, settings: EvaluateSettings) -> int:
+    """How many batches the held-out likelihood reads: the validation windows, or ``--max-batches``."""
+    from tunesmith.data.windows import WindowSampler
+
+    stream = data.stream("val")
+    size = len(stream) if stream.ndim == 2 else stream.size  # frames, or tokens
+    total = len(WindowSampler(size, seq_len, settings.batch_size, shuffle=False))
+    return min(total, settings.max_batches) if settings.max_batches else total
+
+
+@contextmanager
+def counting_batches(model: Any, total: int, progress: Progress) -> Iterator[None]:
+    """Say ``held-out likelihood i/total batches`` as the model reads them (a forward hook: the likelihood's
+    loop calls the model once per batch), a line per tenth of them at most."""
+    every = max(1, math.ceil(total / PROGRESS_STEPS))
+    done = 0
+
+    def count(*_: Any) -> None:
+        nonlocal done
+        done += 1
+        if done % every == 0 or done == total:
+            progress(f"evaluate: held-out likelihood {min(done, total)}/{total} batches")
+
+    handle = model.register_forward_hook(count)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def likelihood(
+    loaded: Any, data: Any, settings: EvaluateSettings, progress: Progress = lambda line: None
+) -> dict[str, Any]:
     """Held-out likelihood through the path the model's kind takes (tokens or frames)."""
     from tunesmith.training.evaluate import held_out, held_out_frames
 
     seq_len = loaded.config.data.seq_len
-    if isinstance(loaded.representation, FrameRepresentation):
-        figures = held_out_frames(
-            loaded.model, loaded.config, data, seq_len, settings.batch_size, max_batches=settings.max_batches
-        )
-        return {"unit": "frames", "seq_len": seq_len, **figures}
-    figures = held_out(loaded.model, data, seq_len, settings.batch_size, max_batches=settings.max_batches)
+    total = likelihood_batches(data, seq_len, settings)
+    progress(f"evaluate: held-out likelihood 0/{total} batches of {settings.batch_size} windows")
+    with counting_batches(loaded.model, total, progress):
+        if isinstance(loaded.representation, FrameRepresentation):
+            figures = held_out_frames(
+                loaded.model, loaded.config, data, seq_len, settings.batch_size, max_batches=settings.max_batches
+            )
+            return {"unit": "frames", "seq_len": seq_len, **figures}
+        figures = held_out(loaded.model, data, seq_len, settings.batch_size, max_batches=settings.max_batches)
     return {"unit": "tokens", "seq_len": seq_len, **figures}
 
 
@@ -281,9 +327,10 @@ def evaluate(
     *,
     data: Path | str | None = None,
     checkpoint: str = "best",
-    echo: Callable[[str], None] = lambda line: None,
+    progress: Progress = lambda line: None,
 ) -> Evaluation:
-    """Evaluate a run or bundle and write ``report.json``, ``report.md``, ``report.html`` and PNGs to ``out``."""
+    """Evaluate a run or bundle and write ``report.json``, ``report.md``, ``report.html`` and PNGs to ``out``;
+    ``progress`` hears a line per stage, per tenth of the likelihood and per temperature."""
     from tunesmith.bundle import load
     from tunesmith.data.prepared import PreparedData
     from tunesmith.pipeline.report import write_report
@@ -321,26 +368,28 @@ def evaluate(
             "max_batches": settings.max_batches,
         },
     }
-    echo(f"likelihood   {rep.name} model on the held-out split of {folder}")
-    report["likelihood"] = {k: _num(v) for k, v in likelihood(loaded, prepared, settings).items()}
+    report["likelihood"] = {k: _num(v) for k, v in likelihood(loaded, prepared, settings, progress).items()}
     medium = media.of(rep)
     why = medium.why_no_notes(rep)
     report["note_statistics"] = why
     if why is not None:
         report["groups"] = []
         report["seconds"] = round(time.perf_counter() - started, 1)
+        progress(f"evaluate: writing the report to {out}")
         return Evaluation(report, [], write_report(report, [], out))
 
     train_index = original_pieces(prepared, "train")
-    echo(f"training     reading {len(train_index)} training pieces for novelty and the statistics draw")
+    progress(f"evaluate: reading {len(train_index)} training pieces for novelty and the statistics draw")
     corpus = medium.real_pieces(prepared, "train", train_index)
     groups: list[Group] = []
+    unit = "tunes" if medium.name == "abc" else "pieces"
     for t in settings.temperatures:
         group_folder = Path("samples") / f"T{t:g}"
-        echo(f"sampling     {settings.num} pieces at temperature {t:g} → {out / group_folder}")
+        progress(f"evaluate: temperature {t:g}: 0/{settings.num} {unit} → {out / group_folder}")
         group = medium.evaluation_group(loaded, _chunks(settings, t), t, out / group_folder)
         group.folder = str(group_folder)
         groups.append(group)
+        progress(f"evaluate: temperature {t:g}: {len(group.pieces)}/{settings.num} {unit} in {group.seconds:.0f} s")
     n_val = len(prepared.offsets("val")) - 1
     val_index = _draw(n_val, settings.num, settings.seed, 2)
     held = Group("held-out", None, medium.real_pieces(prepared, "val", val_index))
@@ -350,13 +399,13 @@ def evaluate(
         piece.record["index"] = int(i)  # in the validation split
     held.validity = medium.held_out_validity(held.pieces)
     training = Group("training", None, [corpus[i] for i in _draw(len(corpus), settings.num, settings.seed, 1)])
-    echo(f"statistics   {len(training.pieces)} training and {len(held.pieces)} held-out pieces as references")
+    progress(f"evaluate: statistics of {len(training.pieces)} training and {len(held.pieces)} held-out pieces")
     for group in [*groups, held, training]:
         feature_values(group)
     shown = shown_features(training)
     for group in [*groups, held]:
         group.comparisons = {f: compare(training.values[f], group.values[f]) for f in FEATURES}
-    echo(f"novelty      every sample against all {len(corpus)} training pieces")
+    progress(f"evaluate: novelty of every sample against all {len(corpus)} training pieces")
     novelty_info = novelty_of([*groups, held], corpus, medium, settings.novelty, settings.seed)
     names = source_names(prepared, "train")
     report["features"] = {f: {"label": FEATURES[f][0], "unit": FEATURES[f][1]} for f in shown}
@@ -370,4 +419,5 @@ def evaluate(
     }
     report["groups"] = [group_json(g, shown, names, train_index) for g in [*groups, held]]
     report["seconds"] = round(time.perf_counter() - started, 1)
+    progress(f"evaluate: writing the report to {out}")
     return Evaluation(report, [*groups, held, training], write_report(report, [*groups, held, training], out))

@@ -21,6 +21,7 @@ from tunesmith.pipeline.sweep_runs import (
     Echo,
     SweepResult,
     as_overrides,
+    check_out,
     finish,
     parse_grid,
     slug,
@@ -55,6 +56,7 @@ def run_grid(
     """Train every configuration of the grid (resuming), then write sweep.csv, sweep.md and sweep.png."""
     started = time.perf_counter()
     out, data, base = Path(out), Path(data), list(overrides or [])
+    check_out(out)
     axes = parse_grid(grid)
     if not axes:
         raise TunesmithError("give at least one --grid key=v1,v2,… (or --search N with --grid/--range choices)")

@@ -24,6 +24,7 @@ from tunesmith.pipeline.sweep_runs import (
     Echo,
     SweepResult,
     as_overrides,
+    check_out,
     finish,
     parse_grid,
     parse_ranges,
@@ -34,6 +35,7 @@ from tunesmith.pipeline.sweep_runs import (
 from tunesmith.pipeline.train import resolve_config
 
 MAX_TRIALS = 1000
+MAX_SEED = 2**63 - 1  # the TPE sampler's seed is derived from it (a digest), so any such number works
 HEARTBEAT_SECONDS = 60  # a trial whose process stops beating for GRACE_SECONDS is failed and retried
 GRACE_SECONDS = 180
 
@@ -142,6 +144,9 @@ def run_search(
     out, data, base = Path(out), Path(data), list(overrides or [])
     if not 1 <= trials <= MAX_TRIALS:
         raise TunesmithError(f"--search {trials} must be between 1 and {MAX_TRIALS}")
+    if not 0 <= seed <= MAX_SEED:
+        raise TunesmithError(f"--seed {seed} is out of range: choose 0 to {MAX_SEED}")
+    check_out(out)
     axes = parse_grid(grid or []) + parse_ranges(ranges or [])
     keys = [a.key for a in axes]
     if len(set(keys)) != len(keys):

@@ -8,7 +8,6 @@ The engines are :mod:`tunesmith.pipeline.sweep_grid` (every configuration of a g
 from __future__ import annotations
 
 import csv
-import json
 import math
 import re
 import time
@@ -22,6 +21,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.pipeline.train import resolve_config, train
 from tunesmith.render.curves import sweep_png
 from tunesmith.training.history import read_history
+from tunesmith.untrusted import finite, read_json
 
 MAX_VALUES = 64  # values of one --grid key
 DONE_STATES = ("finished", "stopped early", "time budget reached", "already stopped early")
@@ -62,6 +62,27 @@ class SweepResult:
     reused: int  # configurations read from finished runs
     files: list[Path]
     seconds: float
+
+
+def check_out(out: Path) -> None:
+    """The sweep folder must be a folder (or not exist yet): said before any configuration trains."""
+    if out.exists() and not out.is_dir():
+        raise TunesmithError(f"--out {out} is a file; give a folder for the sweep")
+
+
+def read_status(run: Path) -> dict[str, Any]:
+    """A run's ``status.json`` with only the fields a sweep reads, each of its type ({} when missing or
+    unreadable: a copied or half-written run folder is a stranger's file)."""
+    try:
+        raw = read_json(run / "status.json")
+    except TunesmithError:
+        return {}
+    status: dict[str, Any] = {}
+    if isinstance(raw.get("state"), str):
+        status["state"] = raw["state"]
+    if finite(raw.get("best_val_loss")):
+        status["best_val_loss"] = float(raw["best_val_loss"])
+    return status
 
 
 def _check_key(key: str, option: str) -> str:
@@ -167,10 +188,7 @@ def _is_done(run: Path) -> bool:
     status, last = run / "status.json", run / "checkpoints" / "last.ckpt"
     if not status.is_file():
         return False
-    try:
-        state = json.loads(status.read_text()).get("state")
-    except (OSError, json.JSONDecodeError):
-        return False
+    state = read_status(run).get("state")
     return state in DONE_STATES and (not last.exists() or status.stat().st_mtime >= last.stat().st_mtime)
 
 
@@ -185,10 +203,7 @@ def summarize(run: Path) -> dict[str, Any]:
     """A run's row: best validation loss (status.json), the accuracy at that validation, the last epoch's
     training loss, epochs, seconds per epoch (train + validation + samples), steps and how it ended."""
     history = read_history(run)
-    try:
-        status = json.loads((run / "status.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        status = {}
+    status = read_status(run)
     best = history.best()
     train_loss = history.columns.get("train_loss")
     return {

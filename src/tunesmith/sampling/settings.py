@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tunesmith.errors import TunesmithError
+from tunesmith.untrusted import finite
 
 if TYPE_CHECKING:
     from tunesmith.representations import Representation
@@ -16,6 +17,9 @@ MAX_LENGTH = 20000  # characters, tokens or frames per piece
 MAX_BATCH = 1024
 MAX_PRIMER = 10000
 MAX_TEMPERATURE = 100.0
+MAX_SEED = 2**63 - 1
+MAX_SECONDS = 60.0  # audio continuations (media/audio_samples.py says the same)
+MAX_PRIMER_BARS = 64  # bars of --primer-midi (media/midi_samples.py says the same)
 
 
 @dataclass
@@ -46,8 +50,8 @@ class SampleSettings:
             raise TunesmithError(f"--batch-size {self.batch_size} is out of range: choose 1 to {MAX_BATCH}")
         if len(self.primer) > MAX_PRIMER:
             raise TunesmithError(f"--primer is {len(self.primer)} characters; at most {MAX_PRIMER}")
-        if not 0 <= self.seed < 2**63:
-            raise TunesmithError(f"--seed {self.seed} is out of range: choose 0 to {2**63 - 1}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise TunesmithError(f"--seed {self.seed} is out of range: choose 0 to {MAX_SEED}")
         if len(self.primer) >= self.max_length:
             raise TunesmithError(f"--primer ({len(self.primer)} characters) must be shorter than --max-length")
 
@@ -62,6 +66,17 @@ class SampleSettings:
             raise TunesmithError(
                 "--top-k and --top-p choose among tokens; frame models sample each bit (leave them off)"
             )
+
+
+def check_request(request: Any) -> None:
+    """Bound the options of ``tunesmith sample`` beyond the settings (a :class:`~tunesmith.media.SampleRequest`)
+    whatever the model's medium: one that ignores ``--seconds`` still refuses ``--seconds -1`` rather
+    than accept it silently. Called with :meth:`SampleSettings.check`, before a model loads."""
+    seconds = request.seconds
+    if not finite(seconds) or not 0 < seconds <= MAX_SECONDS:
+        raise TunesmithError(f"--seconds {seconds} is out of range: above 0 and at most {MAX_SECONDS:g}")
+    if not 1 <= request.primer_bars <= MAX_PRIMER_BARS:
+        raise TunesmithError(f"--primer-bars {request.primer_bars} is out of range: choose 1 to {MAX_PRIMER_BARS}")
 
 
 def unescape(text: str) -> str:
