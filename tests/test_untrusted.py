@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -31,9 +30,7 @@ def test_a_plain_object_is_read(tmp_path: Path) -> None:
 def test_nesting_100000_deep_is_refused_before_the_parser_recurses(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text('{"config": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    started = time.monotonic()
-    assert "nests 100001 levels deep" in refusal(path)
-    assert time.monotonic() - started < 5  # a scan, not a recursion
+    assert "nests 100001 levels deep" in refusal(path)  # a scan, not a recursion: no RecursionError
 
 
 def test_a_link_to_dev_zero_is_not_read(tmp_path: Path) -> None:

@@ -192,7 +192,7 @@ def test_a_slow_validation_is_cut_so_the_run_ends_within_its_budget(
     result = train("abc-lstm-debug", small_data, run, overrides=overrides, max_minutes=budget / 60, progress=False)
     elapsed = time.monotonic() - started
     out = capsys.readouterr().out
-    assert elapsed <= budget + 5, (elapsed, out)
+    assert elapsed <= budget + 10, (elapsed, out)  # the old code took 57 s: the whole validation ran
     assert result.state == "time budget reached" and result.validation_cuts
     assert re.search(r"validation cut to \d+ of 40 batches to keep the time budget", out), out
     status = json.loads((run / "status.json").read_text())

@@ -276,9 +276,8 @@ def test_a_full_queue_answers_503_with_retry_after_and_stays_responsive(models: 
         full = busy.post("/api/generate", json={"model": mid, "num": 1, "max_length": 20})
         assert full.status_code == 503 and int(full.headers["Retry-After"]) >= 1
         assert "busy" in full.json()["detail"]
-        started = time.monotonic()
+        # pages answer while the worker is held: were they waiting on it, these calls would never return
         assert busy.get("/api/models").status_code == 200 and busy.get("/").status_code == 200
-        assert time.monotonic() - started < 2.0
         gate.set()
         assert wait(busy, running)["state"] == wait(busy, queued.json())["state"] == "done"
         assert busy.post("/api/generate", json={"model": mid, "num": 1, "max_length": 20}).status_code == 202
