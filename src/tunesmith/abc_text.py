@@ -15,13 +15,9 @@ reader, the renderer, the validity check and the grammar guard, so none of them 
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from fractions import Fraction
 from pathlib import Path
-
-from tunesmith.errors import TunesmithError
 
 # The largest ABC file read, by `tunesmith render` and by `tunesmith prepare`: the biggest tunebook
 # in music21's corpus is 248 KB, and all 12,978 of its ABC tunes together are 4.4 MB.
@@ -50,25 +46,15 @@ _SHARP_ORDER, _FLAT_ORDER = "FCGDAEB", "BEADGCF"
 def read_bounded(path: Path | str, max_bytes: int) -> bytes | None:
     """The bytes of the regular file ``path``, or None if it holds more than ``max_bytes``.
 
-    The size comes from ``fstat`` before any byte is read, and at most ``max_bytes + 1`` bytes are
+    The size comes from ``stat`` before any byte is read, and at most ``max_bytes + 1`` bytes are
     read (a file that grows meanwhile is caught too), so a huge file costs neither time nor memory.
     A missing or unreadable file, a folder, a FIFO or a device is a TunesmithError naming it."""
-    path = Path(path)
+    from tunesmith.untrusted import TooLarge, read_bytes
+
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise TunesmithError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise TunesmithError(f"cannot read {path}: not a regular file")
-        if info.st_size > max_bytes:
-            return None
-        try:
-            data = f.read(max_bytes + 1)
-        except OSError as exc:
-            raise TunesmithError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return None if len(data) > max_bytes else data
+        return read_bytes(path, max_bytes=max_bytes)
+    except TooLarge:
+        return None
 
 
 def size_text(n: int) -> str:

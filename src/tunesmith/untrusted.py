@@ -88,38 +88,15 @@ def parse_json(
     return value
 
 
-def read_bytes(path: Path | str, *, max_bytes: int, what: str = "") -> bytes:
-    """The bytes of a regular file no larger than ``max_bytes``; anything else is refused, naming the file.
+class TooLarge(TunesmithError):
+    """A file over its size limit: readers that skip such files (a corpus) tell it from other refusals."""
 
-    The path is looked at (through any link) before it is opened, so a FIFO or a device is never opened
-    at all; the open file is looked at again, so a swap in between is caught too."""
-    path = Path(path)
-    name = f"{what} {path}" if what else str(path)
-    try:
-        ahead = os.stat(path)
-    except FileNotFoundError:
-        raise TunesmithError(f"{name} is missing") from None
-    except OSError as exc:
-        raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(ahead.st_mode):
+
+def _regular(path: Path, name: str, info: os.stat_result, max_bytes: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
         raise TunesmithError(f"{name} is not a regular file")
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except OSError as exc:
-        raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise TunesmithError(f"{name} is not a regular file")
-        if info.st_size > max_bytes:
-            raise TunesmithError(f"{name} is {info.st_size:,} bytes; at most {max_bytes:,} are read")
-        try:
-            data = f.read(max_bytes + 1)  # a file that grows while read stops here too
-        except OSError as exc:
-            raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
-    if len(data) > max_bytes:
-        raise TunesmithError(f"{name} is larger than {max_bytes:,} bytes")
-    return data
+    if info.st_size > max_bytes:
+        raise TooLarge(f"{name} is {info.st_size:,} bytes; at most {max_bytes:,} are read")
 
 
 def regular_file_size(path: Path | str, *, max_bytes: int, what: str = "") -> int:
@@ -132,11 +109,32 @@ def regular_file_size(path: Path | str, *, max_bytes: int, what: str = "") -> in
         raise TunesmithError(f"{name} is missing") from None
     except OSError as exc:
         raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise TunesmithError(f"{name} is not a regular file")
-    if info.st_size > max_bytes:
-        raise TunesmithError(f"{name} is {info.st_size:,} bytes; at most {max_bytes:,} are read")
+    _regular(path, name, info, max_bytes)
     return info.st_size
+
+
+def read_bytes(path: Path | str, *, max_bytes: int, what: str = "") -> bytes:
+    """The bytes of a regular file no larger than ``max_bytes``; anything else is refused, naming the file.
+
+    The path is looked at (through any link) before it is opened, so a FIFO or a device is never opened
+    at all; the open file is looked at again, so a swap in between is caught too. A file over the limit
+    raises :class:`TooLarge`, before a byte of it is read."""
+    path = Path(path)
+    name = f"{what} {path}" if what else str(path)
+    regular_file_size(path, max_bytes=max_bytes, what=what)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as f:
+        _regular(path, name, os.fstat(f.fileno()), max_bytes)
+        try:
+            data = f.read(max_bytes + 1)  # a file that grows while read stops here too
+        except OSError as exc:
+            raise TunesmithError(f"cannot read {name} ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise TooLarge(f"{name} is larger than {max_bytes:,} bytes")
+    return data
 
 
 def read_json(
