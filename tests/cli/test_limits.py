@@ -149,6 +149,11 @@ def test_an_empty_path_never_means_the_current_folder(
         ["sweep", "--preset", "abc-lstm-debug", "--data", places["data"], "--grid", "model.hidden=8", "--out", ""],
         ["reconstruct", places["run"], places["abc"], "--out", ""],
         ["serve", "--store", ""],
+        ["train", "--preset", "abc-lstm-debug", "--data", places["data"], "--run", ""],
+        ["train", "--preset", "abc-lstm-debug", "--data", "", "--run", "r"],
+        ["render", places["abc"], "--out", ""],
+        ["render", ""],
+        ["demo", "--out", ""],
     ):
         one_error_line(invoke(*args), "path is empty")
     assert sorted(p.name for p in places["tmp"].iterdir()) == before  # nothing written here

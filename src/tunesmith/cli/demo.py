@@ -7,14 +7,16 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import print_pieces
+from tunesmith.cli.common import path_option, print_pieces
 
 
 def demo(
     minutes: Annotated[
         float, typer.Option(help="Budget for the whole demo (prepare, train, sample) in minutes.")
     ] = 5.0,
-    out: Annotated[Path, typer.Option(help="Where data, the run and the tunes go.")] = Path("demo-output"),
+    out: Annotated[Path, typer.Option(help="Where data, the run and the tunes go.", parser=path_option)] = Path(
+        "demo-output"
+    ),
     num: Annotated[int, typer.Option(help="Tunes to sample.")] = 5,
     preset: Annotated[str, typer.Option(help="Preset to train.")] = "abc-lstm-demo",
 ) -> None:

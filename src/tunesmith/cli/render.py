@@ -7,15 +7,21 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import table
+from tunesmith.cli.common import path_option, table
 from tunesmith.errors import TunesmithError
 
 
 def render(
-    path: Annotated[Path, typer.Argument(help="An .abc (tunebook) or .mid file, or a folder of them.")],
+    path: Annotated[
+        Path, typer.Argument(help="An .abc (tunebook) or .mid file, or a folder of them.", parser=path_option)
+    ],
     to: Annotated[str, typer.Option("--to", help="Formats: wav, flac, ogg, svg, musicxml, mid.")] = "wav,svg",
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: beside each file).")] = None,
-    soundfont: Annotated[Path | None, typer.Option(help="General MIDI .sf2/.sf3 for FluidSynth.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: beside each file).", parser=path_option)
+    ] = None,
+    soundfont: Annotated[
+        Path | None, typer.Option(help="General MIDI .sf2/.sf3 for FluidSynth.", parser=path_option)
+    ] = None,
     program: Annotated[str | None, typer.Option(help="Instrument: fiddle, violin, flute, piano… or 0-127.")] = None,
     tempo: Annotated[float | None, typer.Option(help="Quarter notes per minute (default: the tune's Q:).")] = None,
     sample_rate: Annotated[int, typer.Option(help="Audio sample rate in Hz (8000 to 96000).")] = 44100,

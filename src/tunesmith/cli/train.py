@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
+from tunesmith.cli.common import path_option
 from tunesmith.errors import TunesmithError
 
 
 def train(
     preset: Annotated[str, typer.Option(help="Preset name (see 'tunesmith presets') or a YAML file.")],
-    data: Annotated[Path, typer.Option(help="Prepared dataset folder.")],
-    run: Annotated[Path, typer.Option(help="Run folder; re-running the same command resumes it.")],
+    data: Annotated[Path, typer.Option(help="Prepared dataset folder.", parser=path_option)],
+    run: Annotated[Path, typer.Option(help="Run folder; re-running the same command resumes it.", parser=path_option)],
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a setting: key=value.")] = None,
     max_minutes: Annotated[
         float | None, typer.Option(help="Wall-clock budget for this whole command (train.max_minutes).")
