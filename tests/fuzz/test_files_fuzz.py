@@ -1,4 +1,4 @@
-"""Hostile ABC, MIDI, WAV and JSON files for every reader, and folders of good and hostile files for prepare.
+"""Hostile ABC, MIDI and WAV files for every reader.
 
 Each reader must give back what it reads or raise :class:`TunesmithError` (never another exception),
 inside the hang and memory guards of ``conftest.bounded``:
@@ -10,20 +10,14 @@ inside the hang and memory guards of ``conftest.bounded``:
   primer of ``sample --primer-midi`` and the renderer's built-in synthesizer;
 - WAV files (every header field wrong in turn: 0 channels, 0 Hz, 64-bit samples, sizes that claim
   gigabytes, one sample, NaN samples) through the corpus reader and ``load_audio``;
-- JSON documents (deep, huge, NaN and 1e400, duplicate keys, invalid UTF-8, special files) through
-  ``tunesmith.untrusted``: what it returns must be of the expected type, finite and no deeper than
-  its limit.
 
-Then ``tunesmith prepare`` on a folder of good files plus hostile ones must succeed from the good ones
-and account for every file: its pieces are in the prepared sources, or it is listed in skipped.tsv.
+JSON documents are in ``test_json_fuzz.py``; folders of good and hostile files for ``prepare`` are in
+``test_prepare_fuzz.py``, which draws its hostile files from the strategies here.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import shutil
 import struct
 from pathlib import Path
 from typing import Any
@@ -32,9 +26,8 @@ import numpy as np
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from tests.fuzz.conftest import GOOD_TUNES, bounded, fuzz_settings, json_values, sandbox
+from tests.fuzz.conftest import bounded, fuzz_settings, sandbox
 from tunesmith.errors import TunesmithError
 
 REFUSED = object()
@@ -388,188 +381,3 @@ def test_wav_files_are_read_or_refused(document: bytes, suffix: str, fuzz_root: 
         wave = read_or_refuse("load_audio", load_audio, path, 16_000, min_seconds=0.0)
         if wave is not REFUSED:
             assert wave.ndim == 1 and np.isfinite(wave).all()
-
-
-# --- JSON --------------------------------------------------------------------------------------------
-
-JSON_TEXTS = [
-    "",
-    "null",
-    "[]",
-    "{}",
-    "NaN",
-    '{"a": NaN}',
-    '{"a": [Infinity]}',
-    '{"a": -Infinity}',
-    '{"a": 1e400}',
-    '{"a": -1e400}',
-    '{"a": [1e309, 2]}',
-    '{"a": ' + "9" * 5000 + "}",
-    '{"a": 1, "a": 2}',
-    "\ufeff{}",
-    '{"a": "\\ud800"}',
-    '{"a": "\x00"}',
-    '{"a": "\\u0000"}',
-    '{"a": 1,}',
-    "{" * 33,
-    '{"a":' * 33 + "1" + "}" * 33,
-    "[" * 32 + "]" * 32,
-    "[" * 33 + "]" * 33,
-    "[" * 100_000 + "]" * 100_000,
-    '["\\\\"' + "[" * 40 + "]" * 40 + "]",  # an escaped backslash before the quote that ends a string
-    '["\\"' + "[" * 40 + '"]',  # an escaped quote: the brackets are inside the string
-    '{"a": "' + "x" * 100_000 + '"}',
-    "[" + "0," * 100_000 + "0]",
-]
-SCANNER_ALPHABET = '[]{}",:\\0123456789e-+. tnaulrsfINy\n'
-
-
-@st.composite
-def json_documents(draw: Any, big: bool = True) -> bytes:
-    kinds = ["value", "value", "text", "text", "scanner", "scanner", "bytes", "bytes", *(["big"] if big else [])]
-    kind = draw(st.sampled_from(kinds))
-    if kind == "value":
-        return json.dumps(draw(json_values), ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
-    if kind == "text":
-        return draw(st.sampled_from(JSON_TEXTS)).encode("utf-8", "surrogatepass")
-    if kind == "scanner":  # text near JSON's grammar, to trip the depth scanner against the parser
-        return draw(st.text(alphabet=SCANNER_ALPHABET, max_size=200)).encode()
-    if kind == "bytes":
-        return draw(st.binary(max_size=300))
-    size = draw(st.sampled_from([16 * 1024 * 1024 + 1, 4_000_004]))  # over the byte limit, or the item limit
-    return b"[" + b"0," * (size // 2) + b"0]"
-
-
-def depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((depth(v) for v in value), default=0)
-    return 0
-
-
-def finite_everywhere(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(finite_everywhere(v) for v in value.values())
-    if isinstance(value, list):
-        return all(finite_everywhere(v) for v in value)
-    return True
-
-
-def check_json(value: Any, expect: type, max_depth: int) -> None:
-    if value is REFUSED:
-        return
-    assert isinstance(value, expect), type(value)
-    assert finite_everywhere(value), f"NaN or Infinity came through: {str(value)[:200]}"
-    assert depth(value) <= max_depth, f"nested {depth(value)} deep, over the limit of {max_depth}"
-
-
-@fuzz_settings(60)
-@given(document=json_documents(), expect=st.sampled_from([dict, list]))
-def test_json_documents_are_read_or_refused(document: bytes, expect: type, fuzz_root: Path) -> None:
-    from tunesmith.untrusted import MAX_JSON_DEPTH, parse_json, read_json
-
-    note(f"{len(document)} bytes: {document[:300]!r}")
-    with sandbox(fuzz_root / "json") as box:
-        path = box / "doc.json"
-        path.write_bytes(document)
-        check_json(read_or_refuse("read_json", read_json, path, expect=expect), expect, MAX_JSON_DEPTH)
-        if len(document) > 1 << 20:
-            return  # a document of megabytes is read once: scanning it three times is all the CI budget
-        check_json(
-            read_or_refuse("parse_json", parse_json, document, "doc.json", expect=expect), expect, MAX_JSON_DEPTH
-        )
-        check_json(read_or_refuse("read_json(max_depth=2)", read_json, path, expect=expect, max_depth=2), expect, 2)
-
-
-def test_special_files_are_refused_as_json(fuzz_root: Path) -> None:
-    """A FIFO, /dev/zero behind a link, a folder, a loop of links, a missing file: refused at once."""
-    from tunesmith.untrusted import read_json
-
-    with sandbox(fuzz_root / "json-special") as box:
-        os.mkfifo(box / "fifo.json")
-        (box / "zero.json").symlink_to("/dev/zero")
-        (box / "folder.json").mkdir()
-        (box / "loop.json").symlink_to(box / "loop.json")
-        for name in ("fifo.json", "zero.json", "folder.json", "loop.json", "missing.json"):
-            assert read_or_refuse(f"read_json {name}", read_json, box / name) is REFUSED, name
-        for special in ("/proc/self/mem", "/proc/self/status", "/dev/null"):
-            assert read_or_refuse(f"read_json {special}", read_json, special) is REFUSED, special
-
-
-# --- prepare: good files and hostile ones ------------------------------------------------------------
-
-
-def accounted(out: Path, names: list[str]) -> list[str]:
-    """The files of ``names`` that the prepared folder neither holds pieces of nor lists as skipped."""
-    sources = set()
-    for split in ("train", "val"):
-        if (out / f"{split}_sources.json").is_file():
-            sources |= {Path(s[0]).name for s in json.loads((out / f"{split}_sources.json").read_text())}
-    skipped = {Path(line.split("\t")[0]).name for line in (out / "skipped.tsv").read_text().splitlines()[1:]}
-    return [n for n in names if n not in sources | skipped]
-
-
-def prepare_mixed(box: Path, good: dict[str, bytes], hostile: list[bytes], suffix: str, *extra: str) -> None:
-    """``tunesmith prepare`` on good files plus hostile ones: it succeeds, keeps the good, accounts for all."""
-    from tunesmith.cli import app
-
-    folder = box / "corpus"
-    folder.mkdir()
-    for name, data in good.items():
-        (folder / name).write_bytes(data)
-    names = [f"z_hostile_{i}{suffix}" for i in range(len(hostile))]
-    for name, data in zip(names, hostile, strict=True):
-        (folder / name).write_bytes(data)
-    argv = ["prepare", "--input", str(folder), "--out", str(box / "out"), *extra]
-    with bounded("tunesmith prepare on a mixed folder"):
-        result = CliRunner().invoke(app, argv)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        raise AssertionError("".join(traceback.format_exception(*result.exc_info))[-4000:])
-    assert result.exit_code == 0, f"prepare failed on good files mixed with hostile ones: {result.stderr!r}"
-    meta = json.loads((box / "out" / "meta.json").read_text())
-    kept = meta.get("tunes_kept", meta.get("pieces_kept"))
-    assert kept >= len(good) if suffix != ".abc" else kept >= len(GOOD_TUNES), meta
-    missing = accounted(box / "out", list(good) + names)
-    assert not missing, f"files neither prepared nor listed in skipped.tsv: {missing}"
-
-
-@fuzz_settings(8)
-@given(hostile=st.lists(abc_documents(many=False), min_size=1, max_size=3))
-def test_prepare_keeps_good_tunes_and_reports_hostile_files(hostile: list[bytes], fuzz_root: Path) -> None:
-    good = {f"a_book{i}.abc": "\n".join(GOOD_TUNES[3 * i : 3 * i + 3]).encode() for i in range(2)}
-    with sandbox(fuzz_root / "prepare-abc") as box:
-        prepare_mixed(box, good, hostile, ".abc")
-
-
-@fuzz_settings(8)
-@given(hostile=st.lists(midi_documents(), min_size=1, max_size=3), rep=st.sampled_from(["midi-notes", "pianoroll"]))
-def test_prepare_keeps_good_midi_and_reports_hostile_files(hostile: list[bytes], rep: str, fuzz_root: Path) -> None:
-    good = {f"a_good{i}.mid": good_midi(pitch=50 + 5 * i) for i in range(3)}
-    with sandbox(fuzz_root / "prepare-midi") as box:
-        prepare_mixed(box, good, hostile, ".mid", "--representation", rep)
-
-
-@fuzz_settings(8)
-@given(hostile=st.lists(wav_documents(), min_size=1, max_size=3))
-def test_prepare_keeps_good_audio_and_reports_hostile_files(hostile: list[bytes], fuzz_root: Path) -> None:
-    good = {f"a_good{i}.wav": tone_wav(hz=220.0 * (i + 1)) for i in range(3)}
-    with sandbox(fuzz_root / "prepare-audio") as box:
-        prepare_mixed(box, good, hostile, ".wav", "--representation", "audio-spectral", "--sample-rate", "8000")
-
-
-def test_generators_make_valid_files_too(fuzz_root: Path) -> None:
-    """The starting points of the mutations are themselves readable, so the mutations test something."""
-    from tunesmith.corpora.audio import read_audio_file
-    from tunesmith.corpora.midi import clean_score
-
-    assert clean_score(good_midi())[1] == ""
-    with sandbox(fuzz_root / "generators") as box:
-        (box / "tone.wav").write_bytes(tone_wav())
-        wave, reason = read_audio_file(box / "tone.wav", 8000)
-        assert reason == "" and wave is not None
-    shutil.rmtree(fuzz_root / "generators", ignore_errors=True)
