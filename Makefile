@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick bench-quality bench-midi bench-audio bench-studio bench-fuzz lint install clean
+.PHONY: demo test bench bench-quick bench-quality bench-measures bench-midi bench-audio bench-studio bench-fuzz lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ bench-quick: $(STAMP)
 # Equal-budget quality: each preset trains for 20 minutes (an hour in all); e.g. QUALITY_ARGS='--budget-minutes 5'.
 bench-quality: $(STAMP)
 	$(BIN)/python benchmarks/quality.py $(QUALITY_ARGS)
+
+# The measures that cannot be gamed, per ABC model at equal settings: bits per character, valid (free and
+# constrained) beside real tunes, forced endings, shape OA, the two-sample accuracy, near copies.
+# MEASURES_ARGS='--model a=RUN --model b=BUNDLE --data DIR' for others than the demo runs.
+bench-measures: $(STAMP)
+	$(BIN)/python benchmarks/measures.py $(MEASURES_ARGS)
 
 # MIDI: preparation speed (bach uncached and cached, a user folder), then every MIDI preset on the chorales
 # at an equal budget (5 runs; MIDI_ARGS='--budget-minutes 10' for longer) and the piano roll with and without transposition.

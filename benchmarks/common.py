@@ -194,3 +194,11 @@ def table(figures: list[Figure]) -> str:
     lines = ["  ".join(a(c, w) for a, c, w in zip(align, r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def text_table(rows: list[list[str]]) -> str:
+    """Rows of cells (the first the header) as one plain-text table, left-aligned, a rule under the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from common import log, machine  # noqa: E402
+from common import log, machine, text_table  # noqa: E402
 
 TEMPERATURES = (0.5, 1.0, 2.0)
 DEFAULT_MODELS = {"demo5": ROOT / "demo-output" / "run", "demo20": HERE / "work" / "demo20"}
@@ -50,7 +50,7 @@ def measure(loaded: Any, settings: SampleSettings) -> dict[str, Any]:
     generated = generate(loaded.model, loaded.representation, settings)
     seconds = time.perf_counter() - started
     texts = [tune_text(loaded.representation, g.tokens, i + 1) for i, g in enumerate(generated)]
-    reports = check_many(texts, [g.ended for g in generated])
+    reports = check_many(texts, [g.ending for g in generated], profile=loaded.corpus)
     chars = sum(int(g.tokens.size) for g in generated)
     return {
         **{k: round(v, 4) for k, v in summarize(reports).items()},
@@ -83,10 +83,7 @@ def render_table(rows: list[dict[str, Any]]) -> str:
                 {True: "met", False: "NOT MET", None: "-"}[r.get("targets_met")],
             ]
         )
-    widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return text_table(cells)
 
 
 def main() -> None:

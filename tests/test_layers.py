@@ -27,7 +27,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "data": {"representations"},
     "constraints": {"representations"},
     "training": {"models", "data", "representations"},
-    "bundle": {"models", "representations", "training"},
+    "bundle": {"models", "representations", "training", "metrics"},  # a bundle carries its corpus profile
     "sampling": {"models", "representations"},
     "media": BELOW_MEDIA,
     "pipeline": BELOW_MEDIA | {"media"},

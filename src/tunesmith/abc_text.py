@@ -28,6 +28,7 @@ MAX_FILE_TUNES = 200_000
 
 _FIELD = re.compile(r"^([A-Za-z]):[ \t]*")
 _X_LINE = re.compile(r"^X:", re.MULTILINE)
+_SPACES = re.compile(r" {2,}")
 _K_LINE = re.compile(r"^[ \t]*K:.*$", re.MULTILINE)
 _METER = re.compile(r"^\(?(\d+(?:\+\d+)*)\)?/(\d+)$")
 _UNIT = re.compile(r"^(\d+)/(\d+)$")
@@ -100,7 +101,8 @@ def clean_tune(raw: str, drop_fields: frozenset[str], keep_comments: bool) -> tu
     """Return ``(ref, cleaned text)``. The text has no ``X:`` line and ends with a newline.
 
     Full-line ``%`` comments go unless ``keep_comments``; fields in ``drop_fields`` go; ``T: Title``
-    becomes ``T:Title`` and trailing spaces go, so a model need not learn transcribers' spacing."""
+    becomes ``T:Title``, trailing spaces go and a run of spaces in the music becomes one (ABC beams alike
+    after one space or ten), so a model need not learn transcribers' spacing."""
     lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     ref = lines[0][2:].strip()
     kept: list[str] = []
@@ -117,6 +119,8 @@ def clean_tune(raw: str, drop_fields: frozenset[str], keep_comments: bool) -> tu
             if match.group(1) in drop_fields or match.group(1) == "X":
                 continue
             line = f"{match.group(1)}:{line[match.end() :]}"
+        elif not line.startswith("%"):  # music: a run of spaces beams as one space does
+            line = _SPACES.sub(" ", line)
         kept.append(line)
     return ref, "".join(line + "\n" for line in kept)
 
@@ -194,3 +198,41 @@ def parse_key(value: str) -> dict[str, int]:
     if fifths > 0:
         return {letter: 1 for letter in _SHARP_ORDER[: min(fifths, 7)]}
     return {letter: -1 for letter in _FLAT_ORDER[: min(-fifths, 7)]}
+
+
+# --- header values as one name per value (a corpus's meters and keys are counted by these) ---------
+
+_MODE_NAMES = {"": "", "maj": "", "ion": "", "m": "m", "min": "m", "aeo": "m", "mix": "mix", "dor": "dor"}
+_MODE_NAMES.update({"phr": "phr", "lyd": "lyd", "loc": "loc"})
+
+
+def normal_meter(value: str) -> str:
+    """One spelling per meter: ``' 6/8 % jig'`` → ``6/8``, ``(2+3)/8`` → ``2+3/8``, ``NONE`` → ``none``;
+    ``C`` and ``C|`` stay themselves (a musician reads them apart from 4/4 and 2/2). ValueError if unreadable."""
+    parse_meter(value)  # refuses what no tool reads
+    text = value.split("%", 1)[0].strip().replace(" ", "")
+    if text.lower() == "none":
+        return "none"
+    return text.replace("(", "").replace(")", "")
+
+
+def key_tonic(value: str) -> int | None:
+    """The tonic's pitch class (C = 0) of a ``K:`` value: ``Ador`` 9, ``Bb`` 10, ``F#m`` 6; None for ``none``,
+    the Highland pipes' ``HP`` and anything unreadable."""
+    match = _KEY.match(value.split("%", 1)[0].strip())
+    if not match or not match.group("tonic"):
+        return None
+    steps = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}[match.group("tonic")]
+    return (steps + {"#": 1, "b": -1, "": 0}[match.group("acc")]) % 12
+
+
+def normal_key(value: str) -> str:
+    """One spelling per key: ``G``, ``Gmaj`` and ``G major`` → ``G``; ``Em``, ``Emin`` and ``E aeolian`` →
+    ``Em``; ``A Dorian`` → ``Ador``; clef and other settings after the key are dropped. ValueError if unreadable."""
+    key_fifths(value)  # refuses what no tool reads
+    match = _KEY.match(value.split("%", 1)[0].strip())
+    assert match is not None
+    if not match.group("tonic"):
+        return match.group(0).strip()
+    mode = match.group("mode").lower()
+    return match.group("tonic") + match.group("acc") + _MODE_NAMES[mode[:3] if len(mode) > 1 else mode]

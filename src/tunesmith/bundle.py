@@ -6,6 +6,7 @@ A bundle is the unit of sharing::
     config.json           the resolved config, vocabulary size and training summary
     representation.json   the representation's state (vocabulary…)
     versions.json         library versions that wrote it
+    corpus.json           ABC: the training corpus's profile, which its tunes' validity is judged by
 
 Loading a bundle reads JSON and safetensors only; nothing is unpickled. Loading a run reads
 its Lightning checkpoint with ``weights_only=True``, which refuses arbitrary objects too.
@@ -29,6 +30,8 @@ from torch import nn
 from tunesmith import __version__, models
 from tunesmith.config import Config, validate
 from tunesmith.errors import TunesmithError
+from tunesmith.metrics import abc_corpus
+from tunesmith.metrics.abc_corpus import PROFILE_FILE, CorpusProfile
 from tunesmith.models.size import check_loading, expected_shapes
 from tunesmith.representations import FrameRepresentation, Representation, TokenRepresentation, from_json
 from tunesmith.training.checkpoint_io import load_checkpoint
@@ -49,6 +52,7 @@ class LoadedModel:
     source: Path
     kind: str  # "run" or "bundle"
     info: dict[str, Any]
+    corpus: CorpusProfile | None = None  # ABC: what its training corpus looks like (corpus.json), if known
 
 
 def is_run(path: Path) -> bool:
@@ -217,7 +221,8 @@ def _load_bundle(path: Path) -> LoadedModel:
         state = load_file(weights)
     except (SafetensorError, OSError, ValueError) as exc:
         raise TunesmithError(f"{weights} is corrupt or truncated ({_first_line(exc)})") from None
-    return LoadedModel(_build(config, state, model_size(rep), source), rep, config, path, "bundle", info)
+    model = _build(config, state, model_size(rep), source)
+    return LoadedModel(model, rep, config, path, "bundle", info, _profile(path, rep))
 
 
 def _load_run(path: Path, checkpoint: str) -> LoadedModel:
@@ -244,7 +249,32 @@ def _load_run(path: Path, checkpoint: str) -> LoadedModel:
         "epoch": ckpt.get("epoch"),
         "best_val_loss": best.get("best") if isinstance(best, dict) else None,
     }
-    return LoadedModel(_build(config, state, model_size(rep), source), rep, config, path, "run", info)
+    model = _build(config, state, model_size(rep), source)
+    return LoadedModel(model, rep, config, path, "run", info, _profile(path, rep, recorded_data(path)))
+
+
+def recorded_data(run: Path) -> Path | None:
+    """The prepared folder a run's ``data.json`` names, where it names one."""
+    try:
+        folder = read_json(run / "data.json", max_bytes=MAX_CONFIG_BYTES).get("data")
+    except TunesmithError:
+        return None
+    return Path(folder) if isinstance(folder, str) and folder else None
+
+
+def _profile(path: Path, rep: Representation, data: Path | None = None) -> CorpusProfile | None:
+    """An ABC model's corpus profile: its own ``corpus.json``, else (a run trained before profiles were kept
+    with it) the one in the prepared folder it names, if that folder was prepared for the same vocabulary."""
+    if rep.medium != "abc":
+        return None
+    profile = abc_corpus.read(path)
+    if profile is None and data is not None and (data / PROFILE_FILE).is_file():
+        try:
+            same = from_json(read_json(data / "representation.json")).to_json() == rep.to_json()
+        except (TunesmithError, ValueError, KeyError, TypeError):
+            same = False
+        profile = abc_corpus.read(data) if same else None
+    return profile
 
 
 def load(path: Path | str, checkpoint: str = "best") -> LoadedModel:
@@ -298,4 +328,7 @@ def export(run: Path | str, out: Path | str, checkpoint: str = "best") -> Path:
     (out / "config.json").write_text(json.dumps(info, indent=2))
     (out / "representation.json").write_text(json.dumps(loaded.representation.to_json(), indent=1))
     (out / "versions.json").write_text(json.dumps(library_versions(), indent=2))
+    (out / PROFILE_FILE).unlink(missing_ok=True)
+    if loaded.corpus is not None:
+        loaded.corpus.write(out)
     return out

@@ -169,7 +169,7 @@ def test_export_wants_a_folder_of_its_own(places: dict[str, Path], monkeypatch: 
         result = invoke("export", run, "--out", tmp / "bundle")
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp / "bundle").iterdir()) == [
-        "config.json", "model.safetensors", "representation.json", "versions.json",
+        "config.json", "corpus.json", "model.safetensors", "representation.json", "versions.json",
     ]  # fmt: skip
 
 

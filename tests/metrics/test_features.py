@@ -121,8 +121,8 @@ def test_oa_and_kl_match_scipy_gaussian_kde() -> None:
 
     rng = np.random.default_rng(2)
     a, b = rng.normal(0.0, 1.0, 50), rng.normal(0.8, 1.6, 80)
-    # the documented rule: one bandwidth, the larger Scott bandwidth sigma * n^(-1/5)
-    h = max(np.std(a, ddof=1) * 50**-0.2, np.std(b, ddof=1) * 80**-0.2)
+    # the documented rule: one bandwidth, the smaller Scott bandwidth sigma * n^(-1/5)
+    h = min(np.std(a, ddof=1) * 50**-0.2, np.std(b, ddof=1) * 80**-0.2)
     p = gaussian_kde(a, bw_method=h / np.std(a, ddof=1))
     q = gaussian_kde(b, bw_method=h / np.std(b, ddof=1))
     grid = np.linspace(-15, 17, 40001)
@@ -133,6 +133,15 @@ def test_oa_and_kl_match_scipy_gaussian_kde() -> None:
     assert 0.3 < oa < 0.9  # a real partial overlap
     assert c.oa == pytest.approx(oa, abs=2e-3)
     assert c.kl == pytest.approx(kl, rel=1e-2)
+
+
+def test_a_sample_of_wild_values_does_not_smooth_itself_into_the_reference() -> None:
+    """Tunes of hundreds of bars (T = 2) against the corpus's 8 to 24: they hardly overlap, and OA says so."""
+    rng = np.random.default_rng(3)
+    corpus = rng.integers(8, 25, 200).astype(float)
+    wild = np.concatenate([rng.integers(8, 25, 10), rng.integers(100, 2000, 190)]).astype(float)
+    assert compare(corpus, wild).oa < 0.1
+    assert compare(corpus, rng.integers(8, 25, 200).astype(float)).oa > 0.85
 
 
 @pytest.mark.parametrize(

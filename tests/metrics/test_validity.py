@@ -34,7 +34,7 @@ def _bad(abc: str) -> list[str]:
 
 
 def test_a_tune_with_every_feature_is_valid() -> None:
-    report = check(GOOD, ended=True)
+    report = check(GOOD, ending="ended")
     assert report.header_ok and report.converts and report.abc2midi_errors == 0, report.to_json()
     assert report.bad_bars == [] and report.bars == 12 and report.bars_ok == 12
     assert report.valid and report.unreadable == []
@@ -149,13 +149,13 @@ def test_abc2midi_errors_and_cut_tunes_make_a_tune_invalid() -> None:
     missing_repeat = check(HEAD + "|:ABc def|ABc def|\n")
     assert missing_repeat.abc2midi_errors and not missing_repeat.valid
     assert any("Missing :|" in m for m in missing_repeat.messages)
-    cut = check(HEAD + "ABc def|\n", ended=False)
+    cut = check(HEAD + "ABc def|\n", ending="forced")
     assert cut.bars_ok == cut.bars and not cut.valid
     assert not check("X:1\nM:6/8\nK:G\nz6|\n").valid  # no notes: no MIDI worth the name
 
 
 def test_summaries_over_many_tunes() -> None:
-    reports = check_many([GOOD, HEAD + "ABc defg|\n"], ended=[True, True])
+    reports = check_many([GOOD, HEAD + "ABc defg|\n"], endings=["ended", "ended"])
     summary = summarize(reports)
     assert summary["valid_share"] == 0.5 and summary["zero_error_share"] == 1.0
     assert summary["bars_ok_share"] == pytest.approx(12 / 13)
@@ -173,3 +173,11 @@ def test_most_of_the_folk_corpus_passes_the_bar_check() -> None:
     assert summarize(reports)["bars_ok_share"] > 0.88
     dance = [r for r, t in zip(reports, sample, strict=True) if "essenFolksong" not in t.source]
     assert sum(r.bars_ok == r.bars for r in dance) / len(dance) > 0.85  # Essen's songs change meter unmarked
+
+
+def test_absurd_lengths_are_read_without_a_giant_integer() -> None:
+    """A note of 5,000 digits, a 5,000-digit multi-bar rest or 10,000 slashes: a wrong bar, never a crash."""
+    tune = HEAD + "A" + "9" * 5000 + "|Z" + "9" * 5000 + "|B" + "/" * 10000 + "|\n"
+    report = check(tune, abc2midi=False)
+    assert report.bars == 3 and report.bars_ok == 2 and not report.valid  # Z fills its bars; a last bar may be short
+    assert report.bad_bars == ["line 6: a bar of 999999999/8 in 3/4 time"]

@@ -34,7 +34,7 @@ def abc_report(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     """The report folder, what evaluate printed (stdout) and its progress (stderr)."""
     out = tmp_path_factory.mktemp("evaluate") / "report"
     result = invoke(
-        "evaluate", trained_run, "--num", 8, "--temperature", 0.5, "--temperature", 1.5,
+        "evaluate", trained_run, "--num", 10, "--temperature", 0.5, "--temperature", 1.5,
         "--max-length", 300, "--batch-size", 8, "--out", out,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -56,26 +56,34 @@ def test_abc_likelihood_equals_held_out(abc_report: tuple[Path, str, str], train
     assert "1.5" in abc_report[1] and "held-out" in abc_report[1]  # the printed table
 
 
-def test_abc_validity_shares_recomputed_from_the_written_tunes(abc_report: tuple[Path, str, str]) -> None:
+def test_abc_validity_shares_recomputed_from_the_written_tunes(
+    abc_report: tuple[Path, str, str], trained_run: Path
+) -> None:
+    from tunesmith.metrics import abc_corpus
     from tunesmith.metrics.validity import check
 
     out = abc_report[0]
     report = json.loads((out / "report.json").read_text())
+    profile = abc_corpus.read(trained_run)  # the run keeps its corpus's profile, and the report says so
+    assert profile is not None and not profile.generic and report["corpus_profile"]["min_bars"] == profile.min_bars
     assert [g["name"] for g in report["groups"]] == ["T=0.5", "T=1.5", "held-out"]
     for group in report["groups"][:2]:
         samples = group["samples"]
-        assert len(samples) == 8
+        assert len(samples) == 10
         checked = []
         for s in samples:
             text = (out / group["folder"] / s["file"]).read_text()
-            v = check(text, ended=s["ended"])  # abc2midi again, from the file on disk
+            v = check(text, ending=s["ending"], profile=profile)  # abc2midi again, from the file on disk
             assert (v.valid, v.converts, v.bars, v.bars_ok) == (s["valid"], s["converts"], s["bars"], s["bars_ok"])
+            assert v.reasons == s["reasons"]
             assert (out / group["folder"] / s["file"]).with_suffix(".mid").is_file() == v.converts
             checked.append(v)
         v = group["validity"]
-        assert v["valid_share"] == pytest.approx(sum(c.valid for c in checked) / 8)
-        assert v["converts_share"] == pytest.approx(sum(c.converts for c in checked) / 8)
-        assert v["ended_share"] == pytest.approx(sum(s["ended"] for s in samples) / 8)
+        assert v["valid_share"] == pytest.approx(sum(c.valid for c in checked) / 10)
+        assert v["converts_share"] == pytest.approx(sum(c.converts for c in checked) / 10)
+        assert v["ended_share"] == pytest.approx(sum(s["ending"] == "ended" for s in samples) / 10)
+        assert v["forced_share"] == pytest.approx(sum(s["ending"] == "forced" for s in samples) / 10)
+        assert v["by_reason"]["forced"] == v["forced_share"]
         bars = sum(c.bars for c in checked)
         assert v["bars_ok_share"] == pytest.approx(sum(c.bars_ok for c in checked) / bars if bars else 1.0)
         assert group["with_notes"] == sum(c.converts for c in checked)
@@ -131,7 +139,7 @@ def test_abc_features_and_novelty_recomputed(
 def test_progress_shows_on_stderr_stage_by_stage(abc_report: tuple[Path, str, str]) -> None:
     """A long evaluation says where it is: a line per stage, per tenth of the likelihood's batches and per
     temperature, on stderr (stdout keeps the tables); never a line per batch or per tune."""
-    from tunesmith.pipeline.evaluate import PROGRESS_STEPS
+    from tunesmith.pipeline.likelihood import PROGRESS_STEPS
 
     _, stdout, stderr = abc_report
     lines = [line for line in stderr.splitlines() if line.strip()]
@@ -144,11 +152,12 @@ def test_progress_shows_on_stderr_stage_by_stage(abc_report: tuple[Path, str, st
     assert [done for done, _ in counts] == sorted(done for done, _ in counts)
     assert len(counts) <= PROGRESS_STEPS + 1
     for t in ("0.5", "1.5"):
-        started = lines.index(next(line for line in lines if line.startswith(f"evaluate: temperature {t}: 0/8 tunes")))
-        assert lines[started + 1].startswith(f"evaluate: temperature {t}: 8/8 tunes in "), lines[started + 1]
+        started = lines.index(next(line for line in lines if line.startswith(f"evaluate: temperature {t}: 0/10 tunes")))
+        assert lines[started + 1].startswith(f"evaluate: temperature {t}: 10/10 tunes in "), lines[started + 1]
     assert any(line.startswith("evaluate: novelty") for line in lines)
+    assert any(line.startswith("evaluate: telling each group from real held-out tunes") for line in lines)
     assert lines[-1].startswith("evaluate: writing the report")
-    assert len(lines) <= PROGRESS_STEPS + 1 + 2 * 2 + 4
+    assert len(lines) <= PROGRESS_STEPS + 1 + 2 * 2 + 5
 
 
 def test_a_strangers_run_files_are_read_as_untrusted(tmp_path: Path) -> None:
@@ -328,3 +337,30 @@ def test_evaluate_settings_refuse_too_many_temperatures() -> None:
         EvaluateSettings(temperatures=tuple(0.1 * i for i in range(1, 10))).check()
     with pytest.raises(TunesmithError, match="once"):
         EvaluateSettings(temperatures=(1.0, 1.0)).check()
+
+
+def test_abc_report_has_the_shape_of_a_tune_and_the_two_sample_test(abc_report: tuple[Path, str, str]) -> None:
+    """The new measures: per-tune shape features compared with the training draw, the reasons tunes fail, and a
+    classifier's accuracy at telling each group from real held-out tunes, in report.json and the tables."""
+    from tunesmith.metrics.abc_shape import SHAPE_FEATURES
+    from tunesmith.metrics.validity import REASONS
+
+    out, stdout, _ = abc_report
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["shape_features"]) == list(SHAPE_FEATURES)
+    for group in report["groups"]:
+        assert set(group["shape"]) == set(SHAPE_FEATURES)
+        oas = [c["oa"] for c in group["shape"].values() if c["oa"] is not None]
+        assert oas and all(0 <= oa <= 1 for oa in oas)
+        assert group["mean_shape_oa"] == pytest.approx(sum(oas) / len(oas), abs=1e-4)
+        test = group["two_sample"]
+        assert test["n_each"] == 10 and test["low"] <= test["accuracy"] <= test["high"]
+        assert set(group["validity"]["by_reason"]) == set(REASONS)
+        for sample in group["samples"]:
+            assert set(sample["features"]) >= set(SHAPE_FEATURES)
+    held = report["groups"][-1]
+    assert held["name"] == "held-out" and held["validity"]["forced_share"] == 0  # real tunes end themselves
+    assert "shape OA" in stdout and "told apart" in stdout and "valid (real tunes)" in stdout
+    md = (out / "report.md").read_text()
+    assert "## The shape of a tune" in md and "## Why tunes are not valid" in md
+    assert (out / "shape_eight_bar_parts.png").is_file()

@@ -37,6 +37,15 @@ def test_batched_and_one_at_a_time_give_valid_tunes(trained_run: Path) -> None:
             assert ended or len(text) == 150  # cut tunes are exactly at the limit and flagged
 
 
+def test_a_tune_cut_at_the_length_is_forced_and_one_the_model_ended_is_not(trained_run: Path) -> None:
+    loaded = bundle.load(trained_run)
+    made = generate(loaded.model, loaded.representation, SampleSettings(num=12, max_length=40, seed=2))
+    assert {g.ending for g in made} == {"ended", "forced"}  # a short limit: some end by themselves, some are cut
+    for g in made:
+        assert g.ending == ("ended" if g.ended else "forced") and not g.forced  # free sampling narrows nothing
+        assert g.ended or g.tokens.size == 40
+
+
 def test_greedy_top_k_ignores_the_seed(trained_run: Path) -> None:
     loaded = bundle.load(trained_run)
     assert _texts(loaded, num=2, top_k=1, seed=1, max_length=80) == _texts(
@@ -63,6 +72,7 @@ def test_bundle_gives_the_same_logits_as_its_run(trained_run: Path, tmp_path: Pa
     out = bundle.export(trained_run, tmp_path / "bundle")
     assert sorted(p.name for p in out.iterdir()) == [
         "config.json",
+        "corpus.json",  # the profile its tunes are judged by
         "model.safetensors",
         "representation.json",
         "versions.json",
@@ -97,7 +107,9 @@ def test_write_samples_reports_each_tune(trained_run: Path, tmp_path: Path) -> N
     assert len(summary["tunes"]) == 3 and summary["converted_share"] == report.converted_share
     for tune in summary["tunes"]:
         assert (tmp_path / "s" / tune["file"]).read_text().startswith("X:")
-        assert set(tune) >= {"length", "ended_cleanly", "converts_to_midi", "abc2midi_errors", "abc2midi_warnings"}
+        assert set(tune) >= {"length", "ending", "ended_cleanly", "converts_to_midi", "abc2midi_errors"}
+        assert tune["ended_cleanly"] == (tune["ending"] == "ended")
+        assert tune["valid"] == (not tune["validity"]["reasons"])
         assert (tune["midi"] is not None) == tune["converts_to_midi"]
         if tune["midi"]:
             assert (tmp_path / "s" / tune["midi"]).read_bytes()[:4] == b"MThd"

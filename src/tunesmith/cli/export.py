@@ -10,7 +10,8 @@ import typer
 from tunesmith.cli.common import path_option, refuse_file
 from tunesmith.errors import TunesmithError
 
-BUNDLE_FILES = ("model.safetensors", "config.json", "representation.json", "versions.json")  # what export writes
+# what export writes
+BUNDLE_FILES = ("model.safetensors", "config.json", "representation.json", "versions.json", "corpus.json")
 
 
 def check_out(out: Path) -> None:

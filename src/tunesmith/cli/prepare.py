@@ -46,6 +46,9 @@ def prepare(
     sample_rate: Annotated[
         int | None, typer.Option(help="Audio: resample to this rate in Hz, 8000 to 48000 (default 16000).")
     ] = None,
+    only_valid: Annotated[
+        bool, typer.Option(help="ABC: keep only the tunes that pass the validity check (they play as written).")
+    ] = False,
 ) -> None:
     """Read a corpus, clean it, split it by tune and encode it as memmapped arrays."""
     from tunesmith.pipeline.prepare import prepare as run_prepare
@@ -78,6 +81,7 @@ def prepare(
         max_tunes=max_tunes,
         midi=midi,
         sample_rate=sample_rate,
+        only_valid=only_valid,
     )
     m = result.meta
     what = "pieces" if "pieces_read" in m else "tunes"
@@ -101,4 +105,22 @@ def prepare(
             f"audio        {m['audio_seconds'] / 60:,.1f} min at {m['sample_rate']} Hz, "
             f"{m['audio_seconds_per_second']:,.1f} audio-seconds per second"
         )
+    if "baseline" in m:
+        print_baseline(m["baseline"])
     typer.echo(f"wrote        {result.out}  (skipped list: {result.out / 'skipped.tsv'})  in {result.seconds:.1f} s")
+
+
+def print_baseline(baseline: dict[str, Any]) -> None:
+    """The share of the corpus's own tunes that pass the validity check, by split and by reason."""
+    from tunesmith.metrics.validity import REASONS
+
+    shares = ", ".join(
+        f"{name} {100 * baseline[name]['valid_share']:.0f}%" for name in ("train", "val") if name in baseline
+    )
+    typer.echo(f"valid        {100 * baseline['all']['valid_share']:.1f}% of the corpus's tunes ({shares})")
+    for reason, share in baseline["all"]["by_reason"].items():
+        shown = f"{100 * share:>5.1f}%" if share >= 0.001 else " <0.1%"
+        typer.echo(f"  {shown}  {REASONS.get(reason, reason)}")
+    if baseline.get("only_valid"):
+        kept = baseline["kept"]
+        typer.echo(f"only valid   kept {kept['train']} training and {kept['val']} validation tunes")

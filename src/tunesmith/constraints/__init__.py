@@ -207,6 +207,7 @@ class ConstrainedBatch:
     def __init__(self, tables: GrammarTables, ids: np.ndarray):
         self.tables, self.ids = tables, ids
         self._rows = tables.rows(ids, tables.next)
+        self.narrowed = np.zeros(ids.size, dtype=bool)  # the way to a timely end took a legal token away
 
     def allowed(self, remaining: int) -> torch.Tensor:
         """``(rows, vocab)`` booleans: tokens after which a tune still ends within ``remaining`` tokens
@@ -216,7 +217,9 @@ class ConstrainedBatch:
         if remaining - 2 >= MARGIN:
             return torch.from_numpy(tables.next.data[self._rows] != ILLEGAL)
         need_rows = tables.rows(self.ids, tables.need)  # before reading .data: adding rows may grow it
-        return torch.from_numpy(tables.need.data[need_rows] <= remaining - 2)
+        in_time = tables.need.data[need_rows] <= remaining - 2
+        self.narrowed |= ((tables.next.data[self._rows] != ILLEGAL) & ~in_time).any(axis=1)
+        return torch.from_numpy(in_time)
 
     def advance(self, tokens: torch.Tensor) -> None:
         drawn = tokens.cpu().numpy()
@@ -226,4 +229,10 @@ class ConstrainedBatch:
         self.ids = after
 
     def keep(self, rows: torch.Tensor) -> None:
-        self.ids = self.ids[rows.cpu().numpy()]
+        kept = rows.cpu().numpy()
+        self.ids, self.narrowed = self.ids[kept], self.narrowed[kept]
+
+    def forced(self, row: int) -> bool:
+        """True once the grammar's finish has narrowed this row's choices: its ending is the grammar's, not the
+        model's (``<end>`` may have been the only token left, or the tune was steered to close its bar)."""
+        return bool(self.narrowed[row])

@@ -6,8 +6,9 @@ as the ABC standard says. Cleaning is deliberately light and stated:
 - full-line ``%`` comments and ``%%`` directives are dropped (unless ``keep_comments``);
 - the ``X:`` line is dropped: its number is bookkeeping, and decoding writes a fresh one;
 - fields named in ``drop_fields`` are dropped (seed 000 removed titles and notes);
-- ``T: Title`` becomes ``T:Title`` and trailing spaces go, so the model does not have to
-  learn each transcriber's spacing habits.
+- ``T: Title`` becomes ``T:Title``, trailing spaces go and a run of spaces in the music becomes one
+  (ABC beams alike after one space or ten), so the model does not have to learn each transcriber's
+  spacing habits.
 
 Every tune that is not kept is counted under one reason. Splitting and cleaning are plain text work,
 in :mod:`tunesmith.abc_text`; this module reads files and keeps the counts.

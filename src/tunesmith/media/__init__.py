@@ -47,6 +47,7 @@ class PrepareRequest:
     max_chars: int = 5000
     midi: dict[str, Any] = field(default_factory=dict)  # transpose, tempo_factors, normalize_key, vocab_size
     sample_rate: int | None = None
+    only_valid: bool = False  # ABC: keep only the tunes that pass the validity check
 
 
 @dataclass
@@ -184,9 +185,21 @@ class Medium(ABC):
         """Pieces ``indices`` of a prepared split, read as the samples are (quantised alike)."""
         raise TunesmithError(self.why_no_notes(data.representation) or f"{self.name} pieces cannot be evaluated")
 
-    def held_out_validity(self, pieces: list[Piece]) -> dict[str, float | None]:
-        """Validity shares of real held-out pieces for the reference row (and each piece's record); none here."""
+    def held_out_validity(self, pieces: list[Piece], profile: Any = None) -> dict[str, Any]:
+        """Validity shares of real held-out pieces for the reference row (and each piece's record), judged as
+        the samples are (against the model's corpus ``profile`` where the medium has one); none here."""
         return {}
+
+    # Per-piece measures of form beyond the note statistics (ABC: the shape of a tune): name -> (label, unit).
+    form_features: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    def form_values(self, pieces: list[Piece], profile: Any = None) -> dict[str, np.ndarray]:
+        """One value per piece and form feature (NaN where undefined); none here."""
+        return {}
+
+    def tell_apart(self, real: list[Piece], other: list[Piece], seed: int) -> dict[str, Any] | None:
+        """A two-sample test: how well a classifier tells ``other`` from ``real`` (None: none for this medium)."""
+        return None
 
     def bar_runs(self, queries: list[Piece], corpus: list[Piece]) -> list[Runs] | None:
         """Novelty by whole bars: the longest run each query shares with a corpus piece (None: no bars to compare)."""

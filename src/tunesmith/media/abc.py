@@ -22,6 +22,7 @@ from tunesmith.media import (
     refuse_sample_rate,
 )
 from tunesmith.media.abc_prepare import prepare_abc
+from tunesmith.metrics.abc_shape import SHAPE_FEATURES
 from tunesmith.representations import Representation
 
 if TYPE_CHECKING:  # the sampling side loads torch; preparing a corpus never needs it
@@ -53,8 +54,10 @@ class AbcMedium(Medium):
         self, model: Any, data: Any, config: Any, settings: SampleSettings, folder: Path, epoch: int
     ) -> None:
         from tunesmith.media.abc_samples import write_samples
+        from tunesmith.metrics import abc_corpus
 
-        write_samples(model, data.representation, settings, folder, extra={"epoch": epoch})
+        profile = abc_corpus.read(data.folder)
+        write_samples(model, data.representation, settings, folder, extra={"epoch": epoch}, profile=profile)
 
     def scores(
         self, model: Any, rep: Representation, settings: SampleSettings, onset_weight: float, folder: Path
@@ -90,7 +93,15 @@ class AbcMedium(Medium):
                 f"--primer-midi is for MIDI models; {request.model} writes {loaded.representation.name}"
             )
         extra = {"model": request.model, "model_kind": request.model_kind}
-        return write_samples(loaded.model, loaded.representation, settings, out, extra=extra, render=request.render)
+        return write_samples(
+            loaded.model,
+            loaded.representation,
+            settings,
+            out,
+            extra=extra,
+            render=request.render,
+            profile=loaded.corpus,
+        )
 
     def compose(
         self, loaded: Any, settings: SampleSettings, new_folder: NewFolder, on_stage: OnStage, on_piece: OnPiece
@@ -101,7 +112,7 @@ class AbcMedium(Medium):
         generated = generate_tunes(loaded.model, loaded.representation, settings)
         for number, tune in enumerate(generated, start=1):
             on_stage(f"rendering tune {number} of {len(generated)}")
-            on_piece(studio_piece(loaded.representation, tune, number, new_folder()))
+            on_piece(studio_piece(loaded.representation, tune, number, new_folder(), loaded.corpus))
 
     def evaluation_group(self, loaded: Any, chunks: list[SampleSettings], temperature: float, folder: Path) -> Group:
         from tunesmith.media.abc_evaluate import evaluation_group
@@ -113,10 +124,22 @@ class AbcMedium(Medium):
 
         return real_pieces(data, split, indices)
 
-    def held_out_validity(self, pieces: list[Piece]) -> dict[str, float | None]:
+    def held_out_validity(self, pieces: list[Piece], profile: Any = None) -> dict[str, Any]:
         from tunesmith.media.abc_evaluate import held_out_validity
 
-        return held_out_validity(pieces)
+        return held_out_validity(pieces, profile)
+
+    form_features = SHAPE_FEATURES
+
+    def form_values(self, pieces: list[Piece], profile: Any = None) -> dict[str, np.ndarray]:
+        from tunesmith.media.abc_evaluate import shape_values
+
+        return shape_values(pieces, profile)
+
+    def tell_apart(self, real: list[Piece], other: list[Piece], seed: int) -> dict[str, Any] | None:
+        from tunesmith.media.abc_evaluate import tell_apart
+
+        return tell_apart(real, other, seed)
 
     def bar_runs(self, queries: list[Piece], corpus: list[Piece]) -> list[Runs] | None:
         from tunesmith.media.abc_evaluate import bar_runs
@@ -124,7 +147,7 @@ class AbcMedium(Medium):
         return bar_runs(queries, corpus)
 
 
-def studio_piece(rep: Any, tune: Any, number: int, folder: Path) -> StudioPiece:
+def studio_piece(rep: Any, tune: Any, number: int, folder: Path, profile: Any = None) -> StudioPiece:
     """Write, convert, check and render one tune (as ``tunesmith sample --render wav,svg`` does)."""
     from tunesmith.abc_text import header_fields
     from tunesmith.media.abc_samples import tune_text
@@ -136,7 +159,7 @@ def studio_piece(rep: Any, tune: Any, number: int, folder: Path) -> StudioPiece:
     stem = STUDIO_STEM
     (folder / f"{stem}.abc").write_text(text, encoding="utf-8")
     conv = abc_to_midi(text, folder / f"{stem}.mid")
-    report = check(text, ended=tune.ended, conversion=conv).to_json()
+    report = check(text, ending=tune.ending, conversion=conv, profile=profile).to_json()
     rendered = render_tune(
         text,
         folder / stem,
@@ -150,14 +173,21 @@ def studio_piece(rep: Any, tune: Any, number: int, folder: Path) -> StudioPiece:
         files += [(kind, p.name) for p in output.paths]
     fields = header_fields(text)
     bars = report["bars"]
+    share = profile.baseline_share() if profile is not None else None
+    real = f" (real tunes of its corpus: {100 * share:.0f}%)" if share is not None else ""
+    corpus = "its training corpus" if profile is not None and not profile.generic else "any tune (no corpus profile)"
     checks = [
-        {"label": "valid ABC", "ok": report["valid"], "detail": "every check below passes"},
+        {"label": "valid ABC", "ok": report["valid"], "detail": "every check below passes" + real},
         {
             "label": "header",
             "ok": report["header_ok"],
             "detail": "; ".join(report["header_problems"][:2]) or "X:, M:, L: and K: readable",
         },
-        {"label": "ended", "ok": tune.ended, "detail": "the model ended it" if tune.ended else "cut at the length"},
+        {
+            "label": "ended",
+            "ok": tune.ending == "ended",
+            "detail": "the model ended it" if tune.ending == "ended" else "forced: cut at the length or steered to end",
+        },
         {
             "label": "converts",
             "ok": conv.converted and conv.errors == 0,
@@ -167,6 +197,11 @@ def studio_piece(rep: Any, tune: Any, number: int, folder: Path) -> StudioPiece:
             "label": "bars",
             "ok": bars > 0 and report["bars_ok"] == bars,
             "detail": f"{report['bars_ok']} of {bars} bars fit the meter" if bars else "no bar to judge",
+        },
+        {
+            "label": "like its corpus",
+            "ok": not report["corpus_problems"],
+            "detail": "; ".join(report["corpus_problems"][:2]) or f"length, header, meter and key as in {corpus}",
         },
     ]
     facts = [("meter", fields.get("M", "") or "-"), ("key", fields.get("K", "") or "-")]

@@ -12,8 +12,11 @@ import numpy as np
 
 from tunesmith.media import clear_numbered, numbered
 from tunesmith.media.abc_samples import generate_tunes, tune_text
+from tunesmith.metrics.abc_corpus import CorpusProfile
+from tunesmith.metrics.abc_shape import SHAPE_FEATURES, shape
 from tunesmith.metrics.novelty import Runs, bar_tokens, compare_runs
 from tunesmith.metrics.pieces import Group, Piece, notes_of
+from tunesmith.metrics.two_sample import two_sample_test
 from tunesmith.metrics.validity import check, check_many, summarize
 from tunesmith.render.midi import convert_many, convert_tunebook
 from tunesmith.representations.midi_tokens import Notes
@@ -57,32 +60,38 @@ def evaluation_group(loaded: Any, chunks: list[SampleSettings], temperature: flo
     for name, text in zip(names, texts, strict=True):
         (folder / f"{name}.abc").write_text(text, encoding="utf-8")
     conversions = convert_many(texts, [folder / f"{n}.mid" for n in names])
-    reports = [check(t, ended=g.ended, conversion=c) for t, g, c in zip(texts, generated, conversions, strict=True)]
+    profile = getattr(loaded, "corpus", None)
+    reports = [
+        check(t, ending=g.ending, conversion=c, profile=profile)
+        for t, g, c in zip(texts, generated, conversions, strict=True)
+    ]
     pieces = []
     for name, text, g, conv, v in zip(names, texts, generated, conversions, reports, strict=True):
         notes = read_melody(folder / f"{name}.mid") if conv.converted else None
         record = {
             "file": f"{name}.abc",
             "length": int(g.tokens.size),
-            "ended": g.ended,
+            "ending": g.ending,
             "converts": v.converts,
             "abc2midi_errors": v.abc2midi_errors,
             "header_ok": v.header_ok,
             "bars": v.bars,
             "bars_ok": v.bars_ok,
             "valid": v.valid,
+            "reasons": v.reasons,
         }
         pieces.append(Piece(notes, text, record))
     validity = {**summarize(reports), "converts_share": sum(v.converts for v in reports) / len(reports)}
     return Group(f"T={temperature:g}", temperature, pieces, validity, time.perf_counter() - started)
 
 
-def held_out_validity(pieces: list[Piece]) -> dict[str, float | None]:
-    """The validity shares of real held-out tunes, for the reference row (abc2midi per tune, as for samples)."""
+def held_out_validity(pieces: list[Piece], profile: CorpusProfile | None = None) -> dict[str, Any]:
+    """The validity shares of real held-out tunes, for the reference row (abc2midi per tune, and the same corpus
+    profile, as for samples)."""
     texts = [f"X:{i + 1}\n{p.text}" for i, p in enumerate(pieces)]
-    reports = check_many(texts)
+    reports = check_many(texts, profile=profile)
     for piece, v in zip(pieces, reports, strict=True):
-        piece.record.update(converts=v.converts, bars=v.bars, bars_ok=v.bars_ok, valid=v.valid)
+        piece.record.update(converts=v.converts, bars=v.bars, bars_ok=v.bars_ok, valid=v.valid, reasons=v.reasons)
     return {**summarize(reports), "converts_share": sum(v.converts for v in reports) / max(1, len(reports))}
 
 
@@ -91,3 +100,23 @@ def bar_runs(queries: list[Piece], corpus: list[Piece]) -> list[Runs]:
     vocabulary: dict[str, int] = {}
     corpus_bars = [bar_tokens(p.text or "", vocabulary) for p in corpus]
     return compare_runs([bar_tokens(p.text or "", vocabulary) for p in queries], corpus_bars)
+
+
+def _tune(piece: Piece) -> str:
+    """A piece's ABC without the ``X:`` line a sample is written with (a real tune has none): the two sides of a
+    comparison must not differ by bookkeeping."""
+    text = piece.text or ""
+    return text.split("\n", 1)[1] if text.startswith("X:") else text
+
+
+def shape_values(pieces: list[Piece], profile: CorpusProfile | None) -> dict[str, np.ndarray]:
+    """The shape of each tune (:mod:`tunesmith.metrics.abc_shape`), common rhythms by the corpus's table."""
+    rows = [shape(_tune(p), profile.rhythms if profile is not None else None) for p in pieces]
+    return {name: np.array([row[name] for row in rows], dtype=np.float64) for name in SHAPE_FEATURES}
+
+
+def tell_apart(real: list[Piece], other: list[Piece], seed: int) -> dict[str, Any] | None:
+    """The classifier two-sample test of :mod:`tunesmith.metrics.two_sample` (None below 10 tunes a side)."""
+    if min(len(real), len(other)) < 10:
+        return None
+    return two_sample_test([_tune(p) for p in real], [_tune(p) for p in other], seed=seed).to_json()

@@ -13,12 +13,14 @@ from tunesmith import corpora
 from tunesmith.corpora.abc import SKIP_REASONS, find_abc_files, read_tunes
 from tunesmith.data.prepared import write_meta, write_split
 from tunesmith.errors import TunesmithError
+from tunesmith.media.abc_baseline import baseline
 from tunesmith.representations import get as get_representation
 
 
 def prepare_abc(request: Any) -> tuple[dict[str, Any], float]:
     """Read and clean the tunes (``--drop-fields``, ``--keep-comments``, ``--max-chars``), split them by
-    tune, fit the representation on all of them and encode each split: (meta.json's content, seconds)."""
+    tune, measure the corpus profile and its validity baseline (``corpus.json``; ``--only-valid`` keeps the
+    tunes that pass), fit the representation on the tunes kept and encode each split: (meta.json, seconds)."""
     started = time.perf_counter()
     r = request
     if r.corpus is not None and corpora.builtin(r.corpus).kind != "abc":
@@ -58,7 +60,16 @@ def prepare_abc(request: Any) -> tuple[dict[str, Any], float]:
     n_val = min(len(tunes) - 1, max(1, round(len(tunes) * r.val_fraction)))
     split_of = {"val": np.sort(order[:n_val]), "train": np.sort(order[n_val:])}
 
-    rep = get_representation(r.representation).fit([t.text for t in tunes])
+    profile, reports = baseline([t.text for t in tunes], split_of)
+    if r.only_valid:
+        split_of = {k: index[np.array([reports[i].valid for i in index], bool)] for k, index in split_of.items()}
+        if not split_of["train"].size or not split_of["val"].size:
+            left = ", ".join(f"{index.size} {name}" for name, index in split_of.items())
+            raise TunesmithError(f"--only-valid leaves {left} tunes; a model needs both splits (drop --only-valid)")
+        tunes_left = sorted(int(i) for index in split_of.values() for i in index)
+    else:
+        tunes_left = list(range(len(tunes)))
+    rep = get_representation(r.representation).fit([tunes[i].text for i in tunes_left])
     out = r.out
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("train.bin", "val.bin", "train.idx", "val.idx"):
@@ -69,14 +80,20 @@ def prepare_abc(request: Any) -> tuple[dict[str, Any], float]:
         counts[split] = {"tunes": int(index.size), "tokens": tokens}
         (out / f"{split}_sources.json").write_text(json.dumps([[tunes[i].source, tunes[i].ref] for i in index]))
     report.write_tsv(out / "skipped.tsv", lambda reason: SKIP_REASONS[reason])
+    profile.write(out)
     meta = {
         "source": source,
         "files": report.files,
         "tunes_read": report.read,
-        "tunes_kept": len(tunes),
+        "tunes_kept": len(tunes_left),
         "skipped": {text: report.skipped.get(key, 0) for key, text in SKIP_REASONS.items()},
         "split": {"seed": r.seed, "val_fraction": r.val_fraction, "by": "tune"},
         "counts": counts,
+        "baseline": {
+            **{k: v for k, v in profile.baseline.items() if k != "reasons"},
+            "only_valid": r.only_valid,
+            "kept": {name: int(index.size) for name, index in split_of.items()},
+        },
         "vocab_size": rep.vocab_size,
         "dtype": np.dtype(rep.dtype).name,
         "cleaning": {

@@ -13,7 +13,8 @@ import numpy as np
 from tunesmith.abc_text import header_fields
 from tunesmith.constraints import AbcConstraint
 from tunesmith.media import numbered
-from tunesmith.metrics.validity import check
+from tunesmith.metrics.abc_corpus import CorpusProfile
+from tunesmith.metrics.validity import REASONS, check
 from tunesmith.render.audio import AudioOptions
 from tunesmith.render.midi import convert_many
 from tunesmith.representations import TokenRepresentation
@@ -40,6 +41,7 @@ class SampleReport:
     tunes: list[dict[str, Any]]
     seconds: float
     chars_per_second: float
+    baseline: float | None = None  # the share of the corpus's real (held-out) tunes that are valid
 
     @property
     def items(self) -> list[dict[str, Any]]:
@@ -58,7 +60,7 @@ class SampleReport:
                 t["meter"] or "-",
                 t["key"] or "-",
                 t["length"],
-                "yes" if t["ended_cleanly"] else "cut",
+                "yes" if t["ending"] == "ended" else "forced",
                 "yes" if t["converts_to_midi"] else "no",
                 t["abc2midi_errors"],
                 f"{100 * t['validity']['bars_ok_share']:.0f}%" if t["validity"]["bars"] else "-",  # no bar to judge
@@ -72,12 +74,20 @@ class SampleReport:
         n = len(self.tunes)
         judged = any(t["validity"]["bars"] for t in self.tunes)  # no meter or no bar line: nothing to judge
         bars = f"{100 * self.bars_ok_share:.1f}% of bars the right length" if judged else "no bar could be judged"
+        real = f" (real tunes: {100 * self.baseline:.0f}%)" if self.baseline is not None else ""
+        forced = sum(t["ending"] == "forced" for t in self.tunes)
         return (
             f"{sum(t['converts_to_midi'] for t in self.tunes)}/{n} convert to MIDI "
             f"({100 * self.converted_share:.0f}%), {100 * self.clean_share:.0f}% with zero abc2midi errors, "
-            f"{bars}, {100 * self.valid_share:.0f}% valid; "
+            f"{bars}, {forced}/{n} endings forced, {100 * self.valid_share:.0f}% valid{real}{self.why_not()}; "
             f"{self.chars_per_second:,.0f} chars/s"
         )
+
+    def why_not(self) -> str:
+        """The commonest reasons tunes are not valid, for the summary line."""
+        counts = {r: sum(r in t["validity"]["reasons"] for t in self.tunes) for r in REASONS}
+        top = sorted((c, -i, r) for i, (r, c) in enumerate(counts.items()) if c)[::-1][:3]
+        return (" — not valid: " + ", ".join(f"{REASONS[r]} {c}" for c, _, r in top)) if top else ""
 
     @property
     def converted_share(self) -> float:
@@ -115,8 +125,10 @@ def write_samples(
     extra: dict[str, Any] | None = None,
     render: tuple[str, ...] = (),
     audio: AudioOptions | None = None,
+    profile: CorpusProfile | None = None,
 ) -> SampleReport:
-    """Generate ``settings.num`` tunes into ``out`` as ``NNN.abc`` + ``NNN.mid`` and ``samples.json``.
+    """Generate ``settings.num`` tunes into ``out`` as ``NNN.abc`` + ``NNN.mid`` and ``samples.json``, each judged
+    against the training corpus's ``profile`` (the generic floor when None).
 
     ``render`` names more formats (wav, flac, ogg, svg, musicxml) written beside each tune as ``NNN.<format>``.
     """
@@ -135,7 +147,7 @@ def write_samples(
     tunes = []
     for name, text, g, conv in zip(names, texts, generated, conversions, strict=False):
         fields = header_fields(text)
-        validity = check(text, ended=g.ended, conversion=conv).to_json()
+        validity = check(text, ending=g.ending, conversion=conv, profile=profile).to_json()
         del validity["messages"]  # already below, once
         tunes.append(
             {
@@ -145,7 +157,8 @@ def write_samples(
                 "meter": fields.get("M", ""),
                 "key": fields.get("K", ""),
                 "length": int(g.tokens.size),
-                "ended_cleanly": g.ended,
+                "ending": g.ending,  # "ended": the model wrote <end> on its own; "forced": cut or steered
+                "ended_cleanly": g.ending == "ended",
                 "converts_to_midi": conv.converted,
                 "abc2midi_errors": conv.errors,
                 "abc2midi_warnings": conv.warnings,
@@ -157,13 +170,17 @@ def write_samples(
             }
         )
     chars = sum(t["length"] for t in tunes)
-    report = SampleReport(out, tunes, seconds, chars / seconds if seconds else 0.0)
+    baseline = profile.baseline_share() if profile is not None else None
+    report = SampleReport(out, tunes, seconds, chars / seconds if seconds else 0.0, baseline)
     summary = {
         "settings": settings.__dict__,
         "converted_share": report.converted_share,
         "zero_error_share": report.clean_share,
-        "ended_share": sum(t["ended_cleanly"] for t in tunes) / max(1, len(tunes)),
+        "ended_share": sum(t["ending"] == "ended" for t in tunes) / max(1, len(tunes)),
+        "forced_share": sum(t["ending"] == "forced" for t in tunes) / max(1, len(tunes)),
         "valid_share": report.valid_share,
+        "real_valid_share": baseline,
+        "corpus_profile": "generic floor" if profile is None or profile.generic else "training corpus",
         "bars_ok_share": report.bars_ok_share,
         "sampling_seconds": round(seconds, 3),
         "chars_per_second": round(report.chars_per_second, 1),

@@ -35,6 +35,7 @@ class AudioMedium(Medium):
             name for name, used in (("--drop-fields", r.drop_fields), ("--keep-comments", r.keep_comments)) if used
         ]
         ignored += ["--max-chars"] if r.max_chars != 5000 else []
+        ignored += ["--only-valid"] if r.only_valid else []
         if ignored:
             verb = "does" if len(ignored) == 1 else "do"
             raise TunesmithError(

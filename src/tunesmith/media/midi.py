@@ -38,6 +38,8 @@ class MidiMedium(Medium):
         r = request
         if r.corpus is not None and corpora.builtin(r.corpus).kind != "midi":
             raise TunesmithError(f"corpus '{r.corpus}' is ABC; {r.representation} reads MIDI (try --corpus bach)")
+        if r.only_valid:
+            raise TunesmithError(f"--only-valid applies to ABC representations only, not {r.representation}")
         return prepare_midi(r)
 
     def training_samples(

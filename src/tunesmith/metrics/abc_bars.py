@@ -11,19 +11,26 @@ slurs, spaces and ``%`` comments take none either. Inline ``[M:3/4]``/``[L:1/16]
 lines in the body change meter and unit from that point.
 
 Pitches use the key signature, explicit accidentals, and accidentals carried to the end of the bar.
+
+Each bar also keeps what sounds in it (its events: pitch, staff step and exact length of each note,
+chord and rest) and the ending it starts, for :mod:`tunesmith.metrics.abc_shape`.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 from tunesmith.abc_text import default_unit, parse_key, parse_meter, parse_unit
 
 _FIELD = re.compile(r"^([A-Za-z]):(.*)$")
 _STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ACCIDENTALS = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
+_DEGREES = {"C": 0, "D": 1, "E": 2, "F": 3, "G": 4, "A": 5, "B": 6}
+_ONE = Fraction(1)
 
 # One token of a music line; tried in this order at each position.
 _LENGTH = r"\d*/*\d*"
@@ -45,15 +52,18 @@ _TOKEN = re.compile(
 _NOTE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([,']*)(" + _LENGTH + ")")
 
 
+@lru_cache(maxsize=1024)
 def length_of(text: str) -> Fraction:
     """A written note length in units of ``L:``: '' → 1, '3/2', '/', '//' → 1/4, '2'."""
     match = re.fullmatch(r"(\d*)(/*)(\d*)", text)
     if not match:
         raise ValueError(f"note length {text!r}")
-    num = int(match.group(1)) if match.group(1) else 1
+    # A length of more than 9 digits (or 30 slashes) is no music; it is read as its first 9 digits, so a
+    # hostile tune costs no giant integer and still gets a bar of the wrong length.
+    num = int(match.group(1)[:9]) if match.group(1) else 1
     if not match.group(2):
         return Fraction(num)
-    den = int(match.group(3)) if match.group(3) else 2 ** len(match.group(2))
+    den = int(match.group(3)[:9]) if match.group(3) else 2 ** min(len(match.group(2)), 30)
     return Fraction(num, den or 1)
 
 
@@ -63,11 +73,15 @@ class Bar:
 
     start: bool  # first bar of a section
     line: int
-    length: Fraction = Fraction(0)
+    length: Fraction = Fraction(0)  # complete once the bar is closed (its events' lengths join at the bar line)
     music: bool = False
     rests: int = 0  # bars a Z/Zn multi-measure rest fills
     end: bool = False  # last bar of a section
     meter: Fraction | None = None  # in force at its bar line
+    # What sounds in it, in order: (MIDI pitch, staff step, length in whole notes) per note, chord (its
+    # first note) or rest (pitch and step None). The staff step counts letters up from middle C = 0.
+    events: list[tuple[int | None, int | None, Fraction]] = field(default_factory=list)
+    ending: str = ""  # the ending number(s) it starts, as written: "1", "2", "1,3"
 
     @property
     def ok(self) -> bool:
@@ -140,13 +154,31 @@ def read_header(abc: str) -> Header:
     return Header(problems, meter, unit or default_unit(meter), key, body, index + 1)
 
 
+@lru_cache(maxsize=1024)
+def _place(letter: str, octave: str) -> tuple[str, int, int]:
+    """A written note's letter, MIDI pitch before accidentals and key, and staff step (C4 = 0)."""
+    upper, up = letter.upper(), octave.count("'") - octave.count(",") + letter.islower()
+    return upper, 60 + _STEPS[upper] + 12 * up, _DEGREES[upper] + 7 * up
+
+
+def _total(lengths: list[Fraction]) -> Fraction:
+    """The exact sum of some fractions, over their least common denominator."""
+    denominators = {length.denominator for length in lengths}
+    common = denominators.pop() if len(denominators) == 1 else math.lcm(*denominators)
+    return Fraction(sum(length.numerator * (common // length.denominator) for length in lengths), common)
+
+
 def _tuplet_q(p: int, meter: Fraction | None) -> int:
     compound = meter is not None and meter.numerator % 3 == 0 and meter.numerator > 3
     return {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p, 3 if compound else 2)
 
 
 class BarCounter:
-    """Walks the music once: bar lengths, notes and their pitches."""
+    """Walks the music once: bar lengths, notes and their pitches.
+
+    Besides what the validity check counts, it keeps what the shape of a tune needs
+    (:mod:`tunesmith.metrics.abc_shape`): each bar's ``events`` and ``ending``, every bar line and
+    ending mark as written (``barlines``) and the ``K:`` values met in the body (``keys``)."""
 
     def __init__(self, header: Header, playable: tuple[int, int]):
         self.meter, self.unit, self.key = header.meter, header.unit, header.key
@@ -156,20 +188,26 @@ class BarCounter:
         self.notes = self.out_of_range = 0
         self.unreadable: list[str] = []
         self.carried: dict[tuple[str, int], int] = {}
-        self.tuplet: tuple[Fraction, int] = (Fraction(1), 0)  # factor, notes left
-        self.next_factor = Fraction(1)  # from broken rhythm
+        self.tuplet: tuple[Fraction, int] = (_ONE, 0)  # factor, notes left
+        self.next_factor = _ONE  # from broken rhythm
         self.last: tuple[Bar, Fraction] | None = None  # the previous timed element, for > and <
+        self.barlines: list[str] = []  # bar lines and [1 [2 ending marks, as written
+        self.keys: list[str] = []  # K: values in the body (lines and inline fields), in order
+        self._lengths: dict[str, Fraction] = {}  # written length text -> whole notes, in the current unit
 
     def close(self, section_end: bool, next_line: int) -> None:
         bar = self.bar
         bar.meter, bar.end = self.meter, section_end
+        if bar.events:  # the notes' lengths are added up once, here: exact, and faster than note by note
+            total = _total([length for _, _, length in bar.events])
+            bar.length = bar.length + total if bar.length else total
         if bar.music or bar.length:
             self.bars.append(bar)
             self.bar = Bar(start=section_end, line=next_line)
         else:  # an empty stretch between two bar lines passes its flags on
             if section_end and self.bars:
                 self.bars[-1].end = True
-            self.bar = Bar(start=section_end or bar.start, line=next_line)
+            self.bar = Bar(start=section_end or bar.start, line=next_line, ending=bar.ending)
         self.carried.clear()
 
     def field(self, name: str, value: str, line: int) -> None:
@@ -178,32 +216,50 @@ class BarCounter:
                 self.meter = parse_meter(value)
             elif name == "L":
                 self.unit = parse_unit(value)
+                self._lengths = {}
             elif name == "K":
+                self.keys.append(value)
                 self.key = parse_key(value)
             elif name in "PV":
                 self.close(True, line)
         except ValueError:
             self.unreadable.append(f"{name}:{value}")
 
-    def pitch(self, acc: str | None, letter: str, octave: str) -> None:
-        base = 60 + _STEPS[letter.upper()] + (12 if letter.islower() else 0)
-        base += 12 * octave.count("'") - 12 * octave.count(",")
-        slot = (letter.upper(), base)
+    def pitch(self, acc: str | None, letter: str, octave: str) -> tuple[int, int]:
+        """Count a note; return its MIDI pitch and its staff step (C4 = 0, D4 = 1 … c = 7)."""
+        upper, base, step = _place(letter, octave)
+        slot = (upper, base)
         if acc is not None:
             self.carried[slot] = _ACCIDENTALS[acc]
-        shift = self.carried.get(slot, self.key.get(letter.upper(), 0))
+        shift = self.carried.get(slot, self.key.get(upper, 0))
         self.notes += 1
         self.out_of_range += not self.low <= base + shift <= self.high
+        return base + shift, step
 
-    def timed(self, written: Fraction) -> None:
-        """A note, rest or chord of ``written`` units joins the bar."""
+    def timed(self, written: Fraction, sound: tuple[int | None, int | None] = (None, None)) -> None:
+        """A note, rest or chord of ``written`` units joins the bar; ``sound``: its pitch and step (None for a rest)."""
+        self._timed(written * self.unit, sound)
+
+    def _timed(self, length: Fraction, sound: tuple[int | None, int | None]) -> None:
+        """As :meth:`timed`, for a length already in whole notes."""
         factor, left = self.tuplet
-        length = written * self.unit * self.next_factor * (factor if left else 1)
-        self.tuplet = (factor, max(0, left - 1))
-        self.next_factor = Fraction(1)
-        self.bar.length += length
-        self.bar.music = True
-        self.last = (self.bar, length)
+        if left:
+            length *= factor
+            self.tuplet = (factor, left - 1)
+        if self.next_factor is not _ONE:
+            length *= self.next_factor
+            self.next_factor = _ONE
+        bar = self.bar
+        bar.music = True
+        bar.events.append((sound[0], sound[1], length))  # its length joins bar.length when the bar closes
+        self.last = (bar, length)
+
+    def _written(self, text: str) -> Fraction:
+        """A written length in whole notes, in the unit now in force (remembered per unit)."""
+        length = self._lengths.get(text)
+        if length is None:
+            length = self._lengths[text] = length_of(text) * self.unit
+        return length
 
     def broken(self, arrows: str) -> None:
         if self.last is None or self.last[0] is not self.bar:
@@ -211,38 +267,49 @@ class BarCounter:
         half = Fraction(1, 2 ** len(arrows))
         bar, length = self.last
         new = length * (2 - half) if arrows[0] == ">" else length * half
-        bar.length += new - length
+        pitch, step, now = bar.events[-1]  # the bar's last event is the element self.last names
+        bar.events[-1] = (pitch, step, now + new - length)
         self.next_factor = half if arrows[0] == ">" else 2 - half
 
     def line(self, text: str, number: int) -> None:
-        text = re.sub(r"(?<!\\)%.*$", "", text)
-        pos = 0
-        while pos < len(text):
-            m = _TOKEN.match(text, pos)
+        if "%" in text:
+            text = re.sub(r"(?<!\\)%.*$", "", text)
+        match, pos, size = _TOKEN.match, 0, len(text)
+        while pos < size:
+            m = match(text, pos)
             if not m:
                 self.unreadable.append(text[pos])
                 pos += 1
                 continue
             pos = m.end()
             kind = m.lastgroup  # the outer group: it closes after any group inside it
-            if kind == "inline":
-                self.field(m.group(0)[1], m.group(0)[3:-1].strip(), number)
+            if kind == "note":
+                acc, letter, octave, written = m.group("acc", "letter", "oct", "len")
+                sound = self.pitch(acc, letter, octave)
+                self._timed(self._lengths.get(written) or self._written(written), sound)
+            elif kind == "skip":
+                continue
             elif kind == "bar":
                 token = m.group(0)
+                self.barlines.append(token)
                 self.close(":" in token or "||" in token or "]" in token or "[" in token, number)
-            elif kind == "note":
-                self.pitch(m.group("acc"), m.group("letter"), m.group("oct"))
-                self.timed(length_of(m.group("len")))
+                if m.group("num"):
+                    self.bar.ending = m.group("num")
+            elif kind == "rest":
+                self._timed(self._written(m.group("rlen")), (None, None))
             elif kind == "chord":
                 inner = _NOTE.findall(m.group("inner"))
-                for acc, letter, octave, _ in inner:
-                    self.pitch(acc or None, letter, octave)
+                sounds = [self.pitch(acc or None, letter, octave) for acc, letter, octave, _ in inner]
                 first = length_of(inner[0][3]) if inner else Fraction(0)
-                self.timed(first * length_of(m.group("clen")))
-            elif kind == "rest":
-                self.timed(length_of(m.group("rlen")))
+                self.timed(first * length_of(m.group("clen")), sounds[0] if sounds else (None, None))
+            elif kind == "inline":
+                self.field(m.group(0)[1], m.group(0)[3:-1].strip(), number)
+            elif kind == "ending":
+                self.barlines.append(m.group(0))
+                if not self.bar.music:
+                    self.bar.ending = m.group(0)[1:]
             elif kind == "mrest":
-                count = int(m.group("count") or 1)
+                count = int(m.group("count")[:9] or 1)
                 self.bar.rests += count
                 self.bar.music = True
                 if self.meter is not None:

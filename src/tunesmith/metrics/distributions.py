@@ -9,17 +9,20 @@ estimate, both on one shared grid, then
   (the training pieces) and ``q`` the generated ones, so it grows when the samples miss what the
   training set does; ``ε = 1e-10`` keeps it finite (disjoint samples give about 20 nats).
 
-Bandwidth: one for both densities, the larger of the two samples' Scott bandwidths
-``h = σ n^(-1/5)`` (σ the sample standard deviation, ``ddof = 1``; ``scipy.stats.gaussian_kde``'s
-default factor). Sharing it matters for features that are nearly constant (an empty-beat rate that
-is 0 for almost every tune): with a bandwidth each, 19 zeros and one 0.1 would be a broad bump
-against the training set's narrow spike at 0 and overlap by 13 %; with one bandwidth they overlap
-by 95 %, as they should. When both samples are constant (σ = 0, or one value each) the bandwidth
-is a floor instead: 1 % of the pooled range of both samples, or, when both are one and the same
-constant, 0.1 % of its magnitude (at least 0.001). The grid has ``GRID_POINTS`` points from the
-pooled minimum minus 4 bandwidths to the pooled maximum plus 4, and each density is renormalised
-to integrate to 1 on it (the trapezoid rule). NaN values (a feature undefined for a piece) are
-dropped first; an empty sample gives NaN results, never an exception.
+Bandwidth: one for both densities, the smaller of the two samples' positive Scott bandwidths ``h =
+σ n^(-1/5)`` (σ the sample standard deviation, ``ddof = 1``; ``scipy.stats.gaussian_kde``'s default
+factor). Sharing it matters for features that are nearly constant (an empty-beat rate that is 0 for
+almost every tune): with a bandwidth each, 19 zeros and one 0.1 would be a broad bump against the
+training set's narrow spike at 0 and overlap by 13 %; with one bandwidth they overlap by 95 %, as
+they should. The smaller rather than the larger, because a sample with wild values (tunes of 300
+bars at T = 2 against the corpus's 14) has a huge σ, and smoothing the training set that much would
+make the two overlap by 99 % though they share almost nothing; alike samples have alike bandwidths,
+so for them the choice hardly matters. When both samples are constant (σ = 0, or one value each)
+the bandwidth is a floor instead: 1 % of the pooled range of both samples, or, when both are one
+and the same constant, 0.1 % of its magnitude (at least 0.001). The grid has ``GRID_POINTS`` points
+from the pooled minimum minus 4 bandwidths to the pooled maximum plus 4, and each density is
+renormalised to integrate to 1 on it (the trapezoid rule). NaN values (a feature undefined for a
+piece) are dropped first; an empty sample gives NaN results, never an exception.
 """
 
 from __future__ import annotations
@@ -82,9 +85,9 @@ def bandwidth_floor(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def shared_bandwidth(a: np.ndarray, b: np.ndarray) -> float:
-    """The one bandwidth both densities use: the larger Scott bandwidth, or the floor if both are 0."""
-    h = max(scott_bandwidth(a), scott_bandwidth(b))
-    return h if h > 0 else bandwidth_floor(a, b)
+    """The one bandwidth both densities use: the smaller positive Scott bandwidth, or the floor if both are 0."""
+    widths = [h for h in (scott_bandwidth(a), scott_bandwidth(b)) if h > 0]
+    return min(widths) if widths else bandwidth_floor(a, b)
 
 
 def density(x: np.ndarray, grid: np.ndarray, h: float) -> np.ndarray:

@@ -38,6 +38,7 @@ class Group:
     values: dict[str, np.ndarray] = field(default_factory=dict)  # feature → one value per piece
     comparisons: dict[str, Comparison] = field(default_factory=dict)  # against the training draw
     novelty: list[PieceNovelty] = field(default_factory=list)
+    two_sample: dict[str, Any] | None = None  # how well a classifier tells these pieces from real held-out ones
     folder: str | None = None  # where its files were written, relative to the report
 
 

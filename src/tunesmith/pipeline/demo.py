@@ -93,6 +93,7 @@ def run_demo(
         out,
         extra={"model": str(run_dir)},
         render=("wav", "svg"),  # hear them and read them
+        profile=loaded.corpus,
     )
     show(report)
     echo("")
@@ -102,4 +103,7 @@ def run_demo(
     echo(f"studio       tunesmith serve --models {out}   (then open http://127.0.0.1:8000/)")
     echo(f"how good     tunesmith evaluate {run_dir} --num 200 --out report/   (and: tunesmith plot {run_dir})")
     if report.valid_share < 1:
-        echo(f"valid tunes  add --constrain: all valid ABC with whole bars ({100 * report.valid_share:.0f}% are now)")
+        echo(
+            f"valid tunes  {100 * report.valid_share:.0f}% now; --constrain makes every bar whole and abc2midi clean "
+            "(valid also needs the corpus's length, header, meter and key, and an ending the model wrote)"
+        )

@@ -7,16 +7,22 @@ For one run or bundle, in plain order:
 2. **Samples** at each temperature (0.5, 1.0 and 2.0 by default, as seed 002 compared them):
    ``num`` pieces, the same seed at every temperature, decoded to music. ABC goes through the same
    abc2midi conversion as ``tunesmith sample``; MIDI tokens and piano rolls through their decoder.
-3. **Validity**: for ABC the shares of :mod:`tunesmith.metrics.validity` (valid, converts, ended,
-   bars of the right length); for MIDI tokens the syntax-error rate; for every model the share
-   that ended by itself and the share with notes.
+3. **Validity**: for ABC the shares of :mod:`tunesmith.metrics.validity` (valid, forced endings, bars
+   of the right length, and why tunes fail), judged by the model's corpus profile
+   (:mod:`tunesmith.metrics.abc_corpus`) exactly as real held-out tunes are; for MIDI tokens the
+   syntax-error rate; for every model the share that ended by itself and the share with notes.
 4. **Musical statistics** (:mod:`tunesmith.metrics.features`) of the samples against an equal-size
    seeded draw of training pieces: means, overlapping area and KL divergence per feature
    (:mod:`tunesmith.metrics.distributions`). ABC is read as its melody (abc2midi's first track).
+   For ABC, also the shape of a tune (:mod:`tunesmith.metrics.abc_shape`: bars, parts, 8-bar parts,
+   the last note, repetition, common rhythms), compared the same way.
 5. **Novelty** (:mod:`tunesmith.metrics.novelty`): every sample against the whole training split.
+6. **Told apart** (ABC): a classifier two-sample test (:mod:`tunesmith.metrics.two_sample`) of each
+   temperature's tunes against the real held-out ones; 0.5 means it cannot tell them apart.
 
 Besides the samples, a seeded draw of held-out pieces, music no model wrote, goes through steps 3
-to 5 as a reference row: what real, unseen tunes score against the same training set.
+to 6 as a reference row (its two-sample test is against the training draw): what real, unseen tunes
+score against the same training set.
 
 Progress goes to ``progress`` (the CLI: stderr), one line per stage, per tenth of the likelihood's
 batches and per temperature, each starting ``evaluate:``, so a long evaluation shows where it is.
@@ -32,8 +38,6 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,9 +49,9 @@ from tunesmith.errors import TunesmithError
 from tunesmith.metrics.distributions import compare
 from tunesmith.metrics.features import FEATURES, POLYPHONIC_ONLY, features
 from tunesmith.metrics.novelty import MAX_CORPUS_TOKENS, NoveltySettings, compare_runs, note_tokens, piece_novelty
-from tunesmith.metrics.novelty import summarize as summarize_novelty
 from tunesmith.metrics.pieces import Group, Piece
-from tunesmith.representations import FrameRepresentation
+from tunesmith.pipeline.evaluate_json import group_json, json_safe, profile_json
+from tunesmith.pipeline.likelihood import Progress, likelihood
 from tunesmith.untrusted import read_json
 
 DEFAULT_TEMPERATURES = (0.5, 1.0, 2.0)
@@ -56,9 +60,6 @@ MAX_TEMPERATURES = 8
 SAMPLER_CHUNK = 1000  # the sampler's own per-call limit; larger --num is drawn in chunks
 POLYPHONIC_RATE = 0.01  # a corpus whose training draw sounds two pitches this often is polyphonic
 _AUGMENTED_REF = re.compile(r"(?:^|\s)(?:[+-]\d+(?:\s+x\S+)?|x\S+)$")
-PROGRESS_STEPS = 10  # likelihood progress: a line per tenth of the batches, at most
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -222,102 +223,10 @@ def novelty_of(
 # -- the workflow ------------------------------------------------------------------------------
 
 
-def likelihood_batches(data: Any, seq_len: int, settings: EvaluateSettings) -> int:
-    """How many batches the held-out likelihood reads: the validation windows, or ``--max-batches``."""
-    from tunesmith.data.windows import WindowSampler
-
-    stream = data.stream("val")
-    size = len(stream) if stream.ndim == 2 else stream.size  # frames, or tokens
-    total = len(WindowSampler(size, seq_len, settings.batch_size, shuffle=False))
-    return min(total, settings.max_batches) if settings.max_batches else total
-
-
-@contextmanager
-def counting_batches(model: Any, total: int, progress: Progress) -> Iterator[None]:
-    """Say ``held-out likelihood i/total batches`` as the model reads them (a forward hook: the likelihood's
-    loop calls the model once per batch), a line per tenth of them at most."""
-    every = max(1, math.ceil(total / PROGRESS_STEPS))
-    done = 0
-
-    def count(*_: Any) -> None:
-        nonlocal done
-        done += 1
-        if done % every == 0 or done == total:
-            progress(f"evaluate: held-out likelihood {min(done, total)}/{total} batches")
-
-    handle = model.register_forward_hook(count)
-    try:
-        yield
-    finally:
-        handle.remove()
-
-
-def likelihood(
-    loaded: Any, data: Any, settings: EvaluateSettings, progress: Progress = lambda line: None
-) -> dict[str, Any]:
-    """Held-out likelihood through the path the model's kind takes (tokens or frames)."""
-    from tunesmith.training.evaluate import held_out, held_out_frames
-
-    seq_len = loaded.config.data.seq_len
-    total = likelihood_batches(data, seq_len, settings)
-    progress(f"evaluate: held-out likelihood 0/{total} batches of {settings.batch_size} windows")
-    with counting_batches(loaded.model, total, progress):
-        if isinstance(loaded.representation, FrameRepresentation):
-            figures = held_out_frames(
-                loaded.model, loaded.config, data, seq_len, settings.batch_size, max_batches=settings.max_batches
-            )
-            return {"unit": "frames", "seq_len": seq_len, **figures}
-        figures = held_out(loaded.model, data, seq_len, settings.batch_size, max_batches=settings.max_batches)
-    return {"unit": "tokens", "seq_len": seq_len, **figures}
-
-
 def _draw(count: int, size: int, seed: int, stream: int) -> np.ndarray:
     """A seeded draw of ``size`` indices out of ``count`` (all of them when there are fewer), sorted."""
     rng = np.random.default_rng([seed, stream])
     return np.sort(rng.choice(count, size=min(size, count), replace=False)) if count else np.zeros(0, np.int64)
-
-
-def _num(value: Any) -> Any:
-    """JSON-safe: NaN → None, numpy scalars → Python, floats rounded for people."""
-    if isinstance(value, (np.floating, float)):
-        return None if math.isnan(value) else round(float(value), 6)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def group_json(group: Group, shown: list[str], names: list[str] | None, corpus_index: np.ndarray) -> dict[str, Any]:
-    """A group's figures and one record per piece, as report.json holds them."""
-
-    def closest(index: int | None) -> str | None:
-        if index is None or index < 0:
-            return None
-        return names[int(corpus_index[index])] if names else f"training piece {int(corpus_index[index])}"
-
-    oas = [group.comparisons[f].oa for f in shown if f in group.comparisons]
-    oas = [v for v in oas if not math.isnan(v)]
-    pieces = []
-    for i, piece in enumerate(group.pieces):
-        record = {**piece.record, "features": {f: _num(group.values[f][i]) for f in shown}}
-        if group.novelty:
-            novelty = group.novelty[i].to_json()
-            novelty["closest"] = closest(group.novelty[i].closest)
-            novelty["closest_bars"] = closest(group.novelty[i].closest_bars)
-            record["novelty"] = novelty
-        pieces.append(record)
-    return {
-        "name": group.name,
-        "temperature": group.temperature,
-        "folder": group.folder,
-        "pieces": len(group.pieces),
-        "with_notes": sum(p.notes is not None for p in group.pieces),
-        "seconds": round(group.seconds, 2),
-        "validity": {k: _num(v) for k, v in group.validity.items()},
-        "novelty": summarize_novelty(group.novelty) if group.novelty else None,
-        "features": {f: group.comparisons[f].to_json() for f in shown if f in group.comparisons},
-        "mean_oa": round(sum(oas) / len(oas), 4) if oas else None,
-        "samples": pieces,
-    }
 
 
 def evaluate(
@@ -368,7 +277,7 @@ def evaluate(
             "max_batches": settings.max_batches,
         },
     }
-    report["likelihood"] = {k: _num(v) for k, v in likelihood(loaded, prepared, settings, progress).items()}
+    report["likelihood"] = {k: json_safe(v) for k, v in likelihood(loaded, prepared, settings, progress).items()}
     medium = media.of(rep)
     why = medium.why_no_notes(rep)
     report["note_statistics"] = why
@@ -397,27 +306,40 @@ def evaluate(
     for i, piece in zip(val_index, held.pieces, strict=True):
         piece.record["file"] = val_names[i] if val_names and i < len(val_names) else f"validation piece {i}"
         piece.record["index"] = int(i)  # in the validation split
-    held.validity = medium.held_out_validity(held.pieces)
+    profile = loaded.corpus
+    held.validity = medium.held_out_validity(held.pieces, profile)
     training = Group("training", None, [corpus[i] for i in _draw(len(corpus), settings.num, settings.seed, 1)])
     progress(f"evaluate: statistics of {len(training.pieces)} training and {len(held.pieces)} held-out pieces")
     for group in [*groups, held, training]:
         feature_values(group)
+        group.values.update(medium.form_values(group.pieces, profile))
     shown = shown_features(training)
     for group in [*groups, held]:
-        group.comparisons = {f: compare(training.values[f], group.values[f]) for f in FEATURES}
+        names = [*FEATURES, *medium.form_features]
+        group.comparisons = {f: compare(training.values[f], group.values[f]) for f in names}
+    if medium.form_features:
+        progress("evaluate: telling each group from real held-out tunes (a classifier two-sample test)")
+    for group in groups:  # samples against real held-out pieces; the held-out row against the training draw
+        group.two_sample = medium.tell_apart(held.pieces, group.pieces, settings.seed)
+    held.two_sample = medium.tell_apart(training.pieces, held.pieces, settings.seed)
     progress(f"evaluate: novelty of every sample against all {len(corpus)} training pieces")
     novelty_info = novelty_of([*groups, held], corpus, medium, settings.novelty, settings.seed)
     names = source_names(prepared, "train")
     report["features"] = {f: {"label": FEATURES[f][0], "unit": FEATURES[f][1]} for f in shown}
+    report["shape_features"] = {f: {"label": label, "unit": unit} for f, (label, unit) in medium.form_features.items()}
+    report["corpus_profile"] = profile_json(profile)
     report["novelty_settings"] = {**settings.novelty.__dict__, "corpus": novelty_info, "kind": medium.name}
     report["training_draw"] = {
         "pieces": len(training.pieces),
         "with_notes": sum(p.notes is not None for p in training.pieces),
         "means": {
-            f: _num(np.nanmean(v)) if np.isfinite(v).any() else None for f, v in training.values.items() if f in shown
+            f: json_safe(np.nanmean(v)) if np.isfinite(v).any() else None
+            for f, v in training.values.items()
+            if f in shown or f in medium.form_features
         },
     }
-    report["groups"] = [group_json(g, shown, names, train_index) for g in [*groups, held]]
+    shapes = list(medium.form_features)
+    report["groups"] = [group_json(g, shown, names, train_index, shapes) for g in [*groups, held]]
     report["seconds"] = round(time.perf_counter() - started, 1)
     progress(f"evaluate: writing the report to {out}")
     return Evaluation(report, [*groups, held, training], write_report(report, [*groups, held, training], out))

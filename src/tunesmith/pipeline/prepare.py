@@ -12,6 +12,7 @@ from typing import Any
 
 from tunesmith import media
 from tunesmith.errors import TunesmithError
+from tunesmith.metrics.abc_corpus import PROFILE_FILE
 from tunesmith.representations import MEDIA, REGISTRY, names_of
 
 MAX_TUNE_CHARS = 100_000
@@ -44,11 +45,13 @@ def prepare(
     max_tunes: int = 0,
     midi: dict[str, Any] | None = None,
     sample_rate: int | None = None,
+    only_valid: bool = False,
 ) -> PrepareResult:
     """Read, clean, split by tune (seeded) and encode a corpus into ``out``.
 
     ``midi`` holds the MIDI options (transpose, tempo_factors, normalize_key, vocab_size); ``max_tunes``
-    caps pieces of any medium; only audio takes ``sample_rate``. Each medium refuses the options that
+    caps pieces of any medium; only audio takes ``sample_rate``, only ABC ``only_valid`` (keep the tunes that pass
+    the validity check, measured against the corpus itself). Each medium refuses the options that
     are not its own, naming them."""
     out = Path(out)
     if (corpus is None) == (input_path is None):
@@ -78,6 +81,9 @@ def prepare(
         max_chars=max_chars,
         midi=dict(midi or {}),
         sample_rate=sample_rate,
+        only_valid=only_valid,
     )
+    if out.is_dir():  # a profile left by an earlier ABC preparation must not pass for this corpus
+        (out / PROFILE_FILE).unlink(missing_ok=True)
     meta, seconds = media.of(representation).prepare(request)
     return PrepareResult(out, meta, seconds)

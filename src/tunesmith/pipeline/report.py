@@ -57,8 +57,9 @@ def main_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     tokens = any(g["validity"].get("syntax_error_rate") is not None for g in groups)
     oas = [f for f in FEATURE_OAS if f in report.get("features", {})]
     headers = ["group"]
+    real = next((g["validity"].get("valid_share") for g in groups if g["temperature"] is None), None)
     if abc:
-        headers += ["valid", "converts", "ended", "bars ok"]
+        headers += ["valid (real tunes)", "forced", "bars ok", "shape OA", "told apart"]
     else:
         headers += [*(["syntax err", "clean"] if tokens else []), "ended", "with notes"]
     headers += ["near copies", "longest run", f"{report['novelty_settings']['n']}-gram overlap"] if groups else []
@@ -68,8 +69,10 @@ def main_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         v, n = g["validity"], g["novelty"] or {}
         row = [g["name"]]
         if abc:
-            row += [_pct(v.get("valid_share")), _pct(v.get("converts_share"))]
-            row += ["-" if g["temperature"] is None else _pct(v.get("ended_share")), _pct(v.get("bars_ok_share"))]
+            beside = f" ({_pct(real)})" if g["temperature"] is not None and real is not None else ""
+            row += [_pct(v.get("valid_share")) + beside]
+            row += ["-" if g["temperature"] is None else _pct(v.get("forced_share")), _pct(v.get("bars_ok_share"))]
+            row += [_fmt(g.get("mean_shape_oa"), 2), _accuracy(g.get("two_sample"))]
         else:
             if tokens:
                 rate = v.get("syntax_error_rate")
@@ -84,6 +87,32 @@ def main_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         row += [_fmt(g["mean_oa"], 2), *[_fmt(g["features"][f]["oa"], 2) for f in oas]]
         rows.append(row)
     return headers, rows
+
+
+def _accuracy(test: dict[str, Any] | None) -> str:
+    """A two-sample accuracy with its 95% interval: 0.50 means the classifier cannot tell the groups apart."""
+    if not test:
+        return "-"
+    return f"{test['accuracy']:.2f} [{test['low']:.2f}, {test['high']:.2f}]"
+
+
+def reason_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Why tunes are not valid: per reason, the share of each group's tunes failing it."""
+    from tunesmith.metrics.validity import REASONS
+
+    groups = report["groups"]
+    rows = []
+    for key, words in REASONS.items():
+        shares = [(g["validity"].get("by_reason") or {}).get(key) for g in groups]
+        if any(shares):
+            rows.append([words, *[_pct(s) for s in shares]])
+    for what in ("meter", "key"):
+        for g in groups:
+            outside = (g["validity"].get("outside") or {}).get(what) or {}
+            if outside:
+                listed = ", ".join(f"{value or '(none)'} {_pct(share)}" for value, share in list(outside.items())[:6])
+                rows.append([f"{g['name']}: {what}s outside the corpus", listed, *[""] * (len(groups) - 1)])
+    return ["reason", *[g["name"] for g in groups]], rows
 
 
 def _symbol(report: dict[str, Any]) -> str:
@@ -109,17 +138,18 @@ def likelihood_rows(report: dict[str, Any]) -> list[list[str]]:
     ]
 
 
-def feature_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Per feature: the training mean, then each group's mean, OA and KL."""
+def feature_rows(report: dict[str, Any], kind: str = "features") -> tuple[list[str], list[list[str]]]:
+    """Per feature (``features``: the note statistics; ``shape_features``: the shape of a tune): the training
+    mean, then each group's mean, OA and KL."""
     groups = report["groups"]
     headers = ["feature", "training"]
     for g in groups:
         headers += [f"{g['name']} mean", "OA", "KL"]
     rows = []
-    for f, meta in report["features"].items():
+    for f, meta in report.get(kind, {}).items():
         row = [f"{meta['label']} ({meta['unit']})", _fmt(report["training_draw"]["means"].get(f), 2)]
         for g in groups:
-            c = g["features"][f]
+            c = g["features" if kind == "features" else "shape"][f]
             row += [_fmt(c["sample_mean"], 2), _fmt(c["oa"], 2), _fmt(c["kl"], 2)]
         rows.append(row)
     return headers, rows
@@ -280,6 +310,35 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, str, tuple[list[str], l
             feature_rows(report),
         )
     )
+    if report.get("shape_features"):
+        profile = report.get("corpus_profile") or {}
+        floor = (
+            f"at least {profile['min_bars']} bars and {profile['min_notes']} notes (the training corpus's shortest 1%)"
+            if not profile.get("generic")
+            else "the generic floor (no corpus profile: the model predates them)"
+        )
+        sections.append(
+            (
+                "Why tunes are not valid",
+                f"Share of each group's tunes failing each check (a tune may fail several). Valid means: abc2midi "
+                f"plays it without an error, every bar fits its meter, {floor}, only header fields, meters and "
+                "keys the corpus uses, text fields of words, no runs of spaces, and an ending the model wrote "
+                "('forced': cut at the length or steered to its end by the grammar).",
+                reason_rows(report),
+            )
+        )
+        sections.append(
+            (
+                "The shape of a tune",
+                "Per tune, from its ABC: bars, parts (split at repeats and double bars) and 8-bar parts, repeat "
+                "marks, the last note against the key's tonic, bars repeating an earlier bar (exactly or "
+                "transposed), how alike the parts open, and bars whose rhythm is among the corpus's 50 commonest "
+                "for the meter (after folk-rnn's analyses, Sturm & Ben-Tal 2017). 'told apart' in the first "
+                "table: cross-validated accuracy of a classifier telling the group from real held-out tunes "
+                "(the held-out row: from the training draw), 0.50 = it cannot (Lopez-Paz & Oquab 2017).",
+                feature_rows(report, "shape_features"),
+            )
+        )
     corpus = ns["corpus"]
     sections.append(
         (
@@ -305,9 +364,10 @@ def write_report(report: dict[str, Any], groups: list[Any], out: Path) -> Path:
     figures: list[str] = []
     if groups:
         *shown, training = groups
-        for name, meta in report["features"].items():
-            path = feature_png(name, meta["label"], meta["unit"], shown, training, out / f"feature_{name}.png")
-            figures.append(path.name)
+        for prefix, kind in (("feature", "features"), ("shape", "shape_features")):
+            for name, meta in report.get(kind, {}).items():
+                path = feature_png(name, meta["label"], meta["unit"], shown, training, out / f"{prefix}_{name}.png")
+                figures.append(path.name)
         figures.append(novelty_png(shown, report["novelty_settings"]["copy_notes"], out / "novelty.png").name)
     report["figures"] = figures
     (out / "report.json").write_text(json.dumps(report, indent=1, allow_nan=False))

@@ -21,6 +21,7 @@ from tunesmith.bundle import model_size
 from tunesmith.config import BUDGET_KEYS, Config, apply_overrides, differences, load_preset, read_config, save_config
 from tunesmith.data import PreparedData
 from tunesmith.errors import TunesmithError
+from tunesmith.metrics.abc_corpus import PROFILE_FILE
 from tunesmith.models.size import check_training, parameter_count
 from tunesmith.sampling import SampleSettings
 from tunesmith.training.checkpoint_io import load_checkpoint
@@ -183,6 +184,8 @@ def train(
         save_config(config, run / "config.yaml")
         (run / "representation.json").write_text(rep_json)
         (run / "data.json").write_text(json.dumps({"data": str(data.folder.resolve()), **data.meta}, indent=2))
+        if (data.folder / PROFILE_FILE).is_file():  # what the model's tunes are held to, wherever it goes
+            shutil.copyfile(data.folder / PROFILE_FILE, run / PROFILE_FILE)
 
     try:
         result = fit(
@@ -308,7 +311,7 @@ def _recovery(run: Path) -> str:
 def _forget_new_run(run: Path) -> None:
     if (run / "checkpoints" / "last.ckpt").exists():
         return
-    for name in ("config.yaml", "representation.json", "data.json"):
+    for name in ("config.yaml", "representation.json", "data.json", PROFILE_FILE):
         (run / name).unlink(missing_ok=True)
     shutil.rmtree(run / "tensorboard", ignore_errors=True)
     if run.is_dir() and not any(run.iterdir()):

@@ -36,6 +36,9 @@ class GuardBatch(Protocol):
     def keep(self, rows: torch.Tensor) -> None:
         """Only these rows go on."""
 
+    def forced(self, row: int) -> bool:
+        """Whether the guard took a choice the rules allow away from this row to make it end in time."""
+
 
 class Guard(Protocol):
     """Allows only tokens that keep a piece well-formed and able to end within its budget."""
@@ -47,6 +50,13 @@ class Guard(Protocol):
 class Generated:
     tokens: np.ndarray  # ids after <start>: the primer, then the model's, without <end>
     ended: bool  # True if the model wrote <end>; False if cut at max_length
+    forced: bool = False  # the guard steered it to its end (only tokens that finish in time were allowed)
+
+    @property
+    def ending(self) -> str:
+        """``ended`` when the model wrote ``<end>`` on its own; ``forced`` when the length limit cut it or the
+        guard's way to a timely end narrowed its choices (what a reader must not count as an ending)."""
+        return "ended" if self.ended and not self.forced else "forced"
 
 
 def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
@@ -190,7 +200,8 @@ class _Batch:
             for row in done.nonzero().squeeze(1).tolist():
                 length = int(column[row]) + (0 if finished[row] else 1)
                 body = out[slots[row], :length].numpy()
-                results[live[row]] = Generated(np.concatenate([self.primer, body]), bool(finished[row]))
+                forced = guard is not None and guard.forced(row)
+                results[live[row]] = Generated(np.concatenate([self.primer, body]), bool(finished[row]), forced)
             keep = (~done).nonzero().squeeze(1)
             refill, waiting = waiting[: int(done.sum())], waiting[int(done.sum()) :]
             if keep.numel() == 0 and not refill:
