@@ -150,9 +150,11 @@ def test_sample_summary_says_when_no_bar_could_be_judged(capsys: pytest.CaptureF
     from tunesmith.media.abc_samples import SampleReport
 
     def tune(bars: int, ok: int) -> dict:
-        validity = {"bars": bars, "bars_ok": ok, "bars_ok_share": ok / bars if bars else 1.0}
-        return {"file": "001.abc", "title": "", "meter": "", "key": "G", "length": 40, "ended_cleanly": True,
-                "converts_to_midi": True, "abc2midi_errors": 0, "validity": validity, "valid": False}  # fmt: skip
+        share = ok / bars if bars else 1.0
+        validity = {"bars": bars, "bars_ok": ok, "bars_ok_share": share, "reasons": ["bars"] if ok < bars else []}
+        return {"file": "001.abc", "title": "", "meter": "", "key": "G", "length": 40, "ending": "ended",
+                "ended_cleanly": True, "converts_to_midi": True, "abc2midi_errors": 0, "validity": validity,
+                "valid": ok == bars}  # fmt: skip
 
     print_pieces(SampleReport(Path("."), [tune(0, 0)], 1.0, 10.0))
     out = capsys.readouterr().out
