@@ -217,7 +217,7 @@ def test_the_demo_gives_training_the_deadline_of_the_whole_command(monkeypatch, 
         return TrainResult(run_dir, None, 10, 0.5, "time budget reached", 1.5, 1.0)
 
     monkeypatch.setattr(demo, "train", train)
-    monkeypatch.setattr(bundle, "load", lambda run: SimpleNamespace(model=None, representation=None))
+    monkeypatch.setattr(bundle, "load", lambda run: SimpleNamespace(model=None, representation=None, corpus=None))
     monkeypatch.setattr(demo, "write_samples", lambda *args, **kwargs: SimpleNamespace(valid_share=1.0))
     started = time.monotonic() - 20.0  # the command began 20 s ago (imports, prepare)
     demo.run_demo(minutes=2, out=tmp_path, num=3, preset="abc-lstm-demo", echo=lambda s: None, show=lambda r: None)
