@@ -58,7 +58,7 @@ def quality_of(preset: str, data: Path, work: Path, args: argparse.Namespace) ->
     likelihood = held_out(loaded.model, prepared, loaded.config.data.seq_len, max_batches=args.val_batches)
     settings = SampleSettings(num=args.num, temperature=args.temperature, max_length=1000, seed=0, batch_size=64)
     with tempfile.TemporaryDirectory(prefix="tunesmith-quality-") as tmp:
-        report = write_samples(loaded.model, loaded.representation, settings, tmp)
+        report = write_samples(loaded.model, loaded.representation, settings, tmp, profile=loaded.corpus)
     status = json.loads((run / "status.json").read_text())
     return {
         "preset": preset,

@@ -255,7 +255,7 @@ def convert_figures(label: str, path: Path, num: int) -> list[Figure]:
         log(f"conversion: {label} at temperature {temperature} ({num} tunes)")
         settings = SampleSettings(num=num, temperature=temperature, max_length=1000, seed=0, batch_size=64)
         with tempfile.TemporaryDirectory(prefix="tunesmith-bench-") as tmp:
-            report = write_samples(loaded.model, loaded.representation, settings, tmp)
+            report = write_samples(loaded.model, loaded.representation, settings, tmp, profile=loaded.corpus)
         ended = sum(t["ended_cleanly"] for t in report.tunes) / max(1, len(report.tunes))
         shares = {"clean_share": report.clean_share, "converted_share": report.converted_share, "ended_share": ended}
         note = f"converted {report.converted_share:.2f}, ended {ended:.2f}"
