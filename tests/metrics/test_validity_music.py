@@ -4,6 +4,7 @@ decides it is measured on the corpus, stored with it and read back as a stranger
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,11 @@ def test_tunes_that_game_the_old_check_fail(profile: CorpusProfile) -> None:
     odd_meter = REEL.replace("M:4/4", "M:11/4").replace("G4:|", "G4 z14:|")
     assert "meter" in _reasons(odd_meter, profile)
     assert _reasons(REEL.replace("K:G", "K:C#loc"), profile) == ["key"]
+    always_metered = replace(profile, meters={m: n for m, n in profile.meters.items() if m})  # a few folk tunes lack M:
+    no_meter = check(REEL.replace("M:4/4\n", ""), ending="ended", profile=always_metered)
+    assert no_meter.reasons == ["meter"] and no_meter.corpus_problems == [
+        "meter: no M: field, where the corpus's tunes give one"
+    ]
     assert _reasons(REEL.replace("R:reel\n", "U:T = !trill!\n"), profile) == ["fields"]  # a field it never uses
 
 

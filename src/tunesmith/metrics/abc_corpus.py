@@ -293,7 +293,17 @@ def problems(abc: str, bars: int, notes: int, body: Sequence[str], profile: Corp
     if not profile.generic:
         meter, key = meter_of(abc), key_of(abc)
         if meter not in profile.meters:
-            out.append(("meter", f"meter {meter or '(none given)'!s:.20} is not among the corpus's meters"))
+            words = (
+                f"meter {meter!s:.20} is not among the corpus's meters"
+                if meter
+                else "no M: field, where the corpus's tunes give one"
+            )
+            out.append(("meter", words))
         if key not in profile.keys:
-            out.append(("key", f"key {key or '(none given)'!s:.20} is not among the corpus's keys"))
+            words = (
+                f"key {key!s:.20} is not among the corpus's keys"
+                if key
+                else "no K: value, where the corpus's tunes give one"
+            )
+            out.append(("key", words))
     return out
