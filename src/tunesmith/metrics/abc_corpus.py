@@ -291,19 +291,11 @@ def problems(abc: str, bars: int, notes: int, body: Sequence[str], profile: Corp
         if name in TEXT_FIELDS and (why := music_in_text(value)):
             out.append(("field_text", f"{name}: holds {why}, not words"))
     if not profile.generic:
-        meter, key = meter_of(abc), key_of(abc)
-        if meter not in profile.meters:
-            words = (
-                f"meter {meter!s:.20} is not among the corpus's meters"
-                if meter
-                else "no M: field, where the corpus's tunes give one"
-            )
-            out.append(("meter", words))
-        if key not in profile.keys:
-            words = (
-                f"key {key!s:.20} is not among the corpus's keys"
-                if key
-                else "no K: value, where the corpus's tunes give one"
-            )
-            out.append(("key", words))
+        for what, field, value, known in (
+            ("meter", "M", meter_of(abc), profile.meters),
+            ("key", "K", key_of(abc), profile.keys),
+        ):
+            if value not in known:
+                given = f"{what} {value!s:.20} is not among the corpus's {what}s"
+                out.append((what, given if value else f"no {field}: field, where the corpus's tunes give one"))
     return out
