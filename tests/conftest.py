@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -21,9 +22,15 @@ def run_cli(
     cwd: Path | None = None,
     timeout: float = 600,
     env: dict | None = None,
+    memory_cap: int | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run ``tunesmith ARGS`` in a fresh interpreter, as a user would."""
+    """Run ``tunesmith ARGS`` in a fresh interpreter, as a user would; ``memory_cap`` bytes of address space
+    bound it and every child it starts (a runaway then fails instead of taking the machine)."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
+
     return subprocess.run(
         [sys.executable, "-m", "tunesmith.cli", *map(str, args)],
         capture_output=True,
@@ -31,6 +38,7 @@ def run_cli(
         cwd=cwd,
         timeout=timeout,
         env=full_env,
+        preexec_fn=cap if memory_cap else None,
     )
 
 

@@ -7,8 +7,6 @@ machine. Nothing here asserts a speed: the guard is generous, the message naming
 
 from __future__ import annotations
 
-import os
-import resource
 import struct
 import subprocess
 import sys
@@ -18,6 +16,7 @@ import numpy as np
 import pytest
 import symusic
 
+from tests.conftest import run_cli
 from tunesmith.render import limits
 from tunesmith.render.audio import AudioOptions
 from tunesmith.render.builtin_synth import BLOCK, _note_wave, builtin_synth, timbre_for
@@ -31,19 +30,7 @@ TUNE = "X:1\nT:Scale\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|]\n"
 
 def run_bounded(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``tunesmith ARGS`` in a fresh interpreter, capped at MEMORY_CAP of address space, under the hang guard."""
-
-    def cap() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
-
-    return subprocess.run(
-        [sys.executable, "-m", "tunesmith.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=HANG_GUARD,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=cap,
-    )
+    return run_cli(*args, cwd=cwd, timeout=HANG_GUARD, memory_cap=MEMORY_CAP)
 
 
 def one_error(result: subprocess.CompletedProcess, *fragments: str) -> str:

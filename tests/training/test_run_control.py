@@ -359,10 +359,8 @@ def test_a_recipe_too_big_to_train_is_refused_before_allocation(
 ) -> None:
     run = tmp_path / "run"
     sets = [part for s in settings for part in ("--set", s)]
-    started = time.monotonic()
     proc = run_cli("train", "--preset", "abc-lstm-debug", "--data", small_data, "--run", run, *sets, timeout=300)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: --set: ") and fragment in lines[0], proc.stderr
-    assert time.monotonic() - started < 120
-    assert not run.exists()
+    assert not run.exists()  # refused before a model was built (timeout=300 is only a hang guard)
