@@ -66,6 +66,18 @@ bench-studio: $(STAMP)
 bench-fuzz: $(STAMP)
 	$(BIN)/python benchmarks/fuzz.py $(FUZZ_ARGS)
 
+# Fine-tuning against training from scratch at equal steps on 300 tunes of one held-out collection (issue 18):
+# held-out bits per character both ways. FINETUNE_ARGS='--quick' for a smoke run, '--preset abc-transformer' etc.
+.PHONY: bench-finetune
+bench-finetune: $(STAMP)
+	$(BIN)/python benchmarks/finetune.py $(FINETUNE_ARGS)
+
+# abc-tokens against abc-char (issue 18): the representation, 20 minutes of training each, free and constrained
+# sampling at T = 0.5, 1, 2. TOKENS_ARGS='--quick' for a smoke run (1-minute trainings).
+.PHONY: bench-tokens
+bench-tokens: $(STAMP)
+	$(BIN)/python benchmarks/abc_tokens.py $(TOKENS_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks

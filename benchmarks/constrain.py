@@ -47,7 +47,7 @@ TARGETS = {"zero_error_share": 0.99, "bars_ok_share": 0.98, "slowdown": 2.0}
 def measure(loaded: Any, settings: SampleSettings) -> dict[str, Any]:
     """Sample, time it, and check every tune."""
     started = time.perf_counter()
-    generated = generate(loaded.model, loaded.representation, settings)
+    generated = generate(loaded.model, loaded.representation, settings, loaded.corpus)
     seconds = time.perf_counter() - started
     texts = [tune_text(loaded.representation, g.tokens, i + 1) for i, g in enumerate(generated)]
     reports = check_many(texts, [g.ending for g in generated], profile=loaded.corpus)

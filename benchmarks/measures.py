@@ -45,7 +45,7 @@ DEFAULT_MODELS = {"demo5": ROOT / "demo-output" / "run", "demo20": HERE / "work"
 def constrained(path: str, settings: SampleSettings, checkpoint: str) -> dict[str, Any]:
     """Valid and forced shares of constrained samples, judged by the model's corpus profile."""
     loaded = load(path, checkpoint)
-    tunes = generate_tunes(loaded.model, loaded.representation, settings)
+    tunes = generate_tunes(loaded.model, loaded.representation, settings, loaded.corpus)
     texts = [tune_text(loaded.representation, t.tokens, i + 1) for i, t in enumerate(tunes)]
     summary = summarize(check_many(texts, [t.ending for t in tunes], profile=loaded.corpus))
     return {"valid_share": summary["valid_share"], "forced_share": summary["forced_share"]}

@@ -8,6 +8,9 @@ A bundle is the unit of sharing::
     versions.json         library versions that wrote it
     corpus.json           ABC: the training corpus's profile, which its tunes' validity is judged by
 
+``config.json`` also says what a fine-tuned model started from (``initialised_from``: the run's
+``init.json``, see :mod:`tunesmith.training.init`).
+
 Loading a bundle reads JSON and safetensors only; nothing is unpickled. Loading a run reads
 its Lightning checkpoint with ``weights_only=True``, which refuses arbitrary objects too.
 """
@@ -35,6 +38,7 @@ from tunesmith.metrics.abc_corpus import PROFILE_FILE, CorpusProfile
 from tunesmith.models.size import check_loading, expected_shapes
 from tunesmith.representations import FrameRepresentation, Representation, TokenRepresentation, from_json
 from tunesmith.training.checkpoint_io import load_checkpoint
+from tunesmith.training.init import read_record
 from tunesmith.untrusted import read_bytes, read_json, regular_file_size
 
 BUNDLE_FORMAT = 1
@@ -277,6 +281,19 @@ def _profile(path: Path, rep: Representation, data: Path | None = None) -> Corpu
     return profile
 
 
+def recipe(path: Path | str) -> tuple[Config, dict[str, tuple[int, ...]]]:
+    """A run's or bundle's recipe and every weight's name and shape, checked as :func:`load` checks them but
+    without reading a weight or building a model: what ``train --init`` holds its preset to first."""
+    path = Path(path)
+    if is_bundle(path):
+        config, source = _read_info(path)[1], f"bundle {path}"
+    elif is_run(path):
+        config, source = read_run_config(path / "config.yaml"), f"run {path}"
+    else:
+        raise TunesmithError(f"{path} is neither a run directory (config.yaml + checkpoints/) nor a bundle")
+    return config, _expected(config, _representation(path / "representation.json"), source)
+
+
 def load(path: Path | str, checkpoint: str = "best") -> LoadedModel:
     """A model ready to sample, from a run directory or a bundle.
 
@@ -325,6 +342,9 @@ def export(run: Path | str, out: Path | str, checkpoint: str = "best") -> Path:
         ("frame_dim" if loaded.representation.kind == "frames" else "vocab_size"): model_size(loaded.representation),
         "trained": loaded.info,
     }
+    started = read_record(run)  # a fine-tuned run: the model its weights started from
+    if started is not None:
+        info["initialised_from"] = started
     (out / "config.json").write_text(json.dumps(info, indent=2))
     (out / "representation.json").write_text(json.dumps(loaded.representation.to_json(), indent=1))
     (out / "versions.json").write_text(json.dumps(library_versions(), indent=2))

@@ -90,7 +90,7 @@ def test_a_primer_starts_every_tune_and_must_be_valid(model, rep) -> None:
 def test_too_short_a_limit_and_other_representations_are_refused(model, rep) -> None:
     with pytest.raises(TunesmithError, match="needs at least 12"):
         generate(model, rep, SampleSettings(constrain=True, max_length=8))
-    with pytest.raises(TunesmithError, match="--constrain needs an abc-char model"):
+    with pytest.raises(TunesmithError, match="--constrain needs an ABC model"):
         AbcConstraint(SimpleNamespace(name="midi-remi", medium="midi", unit="token"), "", 100)
 
 

@@ -17,6 +17,7 @@ from tunesmith.representations.base import MEDIA
 
 EXAMPLES = {
     "abc-char": ["M:6/8\nL:1/8\nK:G\nGAB c2d|e3 d3|]\n", "T:Ä tune\nK:Dm\n(3DEF ^g2 _B,,|\n"],
+    "abc-tokens": ["M:6/8\nL:1/8\nK:G\nGAB c2d|e3 d3|]\n", 'T:Ä tune\nK:Dm\n(3DEF ^g2 _B,,|"Am"a4|\n'],
 }
 
 

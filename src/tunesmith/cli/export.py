@@ -41,3 +41,9 @@ def export(
     check_out(out)
     path = run_export(run, out, checkpoint)
     typer.echo(f"wrote bundle {path}  (" + ", ".join(sorted(p.name for p in path.iterdir())) + ")")
+    from tunesmith.training.init import read_record
+
+    started = read_record(run)  # a fine-tuned run: config.json says what its weights started from
+    if started is not None:
+        step = started.get("global_step")
+        typer.echo(f"initialised from {started['source']}" + (f" (step {step})" if step is not None else ""))

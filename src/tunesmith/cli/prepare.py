@@ -21,12 +21,22 @@ def prepare(
         typer.Option("--input", help="Your .abc, .mid or audio file or folder (recursive).", parser=path_option),
     ] = None,
     representation: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="A registered representation of ABC, MIDI or audio (bach, folk or --input); "
-            "an unknown name lists them all, by medium."
+            "an unknown name lists them all, by medium. Default: abc-char, or the --vocab-from model's.",
+            show_default=False,
         ),
-    ] = "abc-char",
+    ] = None,
+    vocab_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--vocab-from",
+            help="ABC: encode with this run's or bundle's vocabulary instead of fitting one (to evaluate or "
+            "fine-tune that model on this corpus); tunes with symbols it lacks are skipped and counted.",
+            parser=path_option,
+        ),
+    ] = None,
     drop_fields: Annotated[str, typer.Option(help="Header fields to remove, e.g. T,N,Z.")] = "",
     keep_comments: Annotated[bool, typer.Option(help="Keep % comment lines.")] = False,
     val_fraction: Annotated[float, typer.Option(help="Share of tunes held out for validation.")] = 0.1,
@@ -82,6 +92,7 @@ def prepare(
         midi=midi,
         sample_rate=sample_rate,
         only_valid=only_valid,
+        vocab_from=vocab_from,
     )
     m = result.meta
     what = "pieces" if "pieces_read" in m else "tunes"
@@ -93,13 +104,18 @@ def prepare(
     for reason, count in m["skipped"].items():
         if count:  # every reason, with its zero count too, is in meta.json
             typer.echo(f"  {count:>6}  {reason}")
+    if m.get("vocab_from", {}).get("missing_symbols"):
+        costs = list(m["vocab_from"]["missing_symbols"].items())
+        shown = ", ".join(f"{symbol!r} ({n})" for symbol, n in costs[:8]) + (", …" if len(costs) > 8 else "")
+        typer.echo(f"  missing symbols (tunes each cost): {shown}")
     for split, c in m["counts"].items():
         unit = "frames" if "frames" in c else "tokens"
         typer.echo(f"{split:<12} {c[what]} {what}, {c[unit]:,} {unit}")
     if "frame_dim" in m:
         typer.echo(f"frames       {m['frame_dim']} values each, stored as {m['frame_width']} {m['dtype']} per frame")
     else:
-        typer.echo(f"vocabulary   {m['vocab_size']} symbols ({m['dtype']})")
+        origin = f", the model's in {m['vocab_from']['model']}" if "vocab_from" in m else ""
+        typer.echo(f"vocabulary   {m['vocab_size']} symbols ({m['dtype']}){origin}")
     if "audio_seconds" in m:
         typer.echo(
             f"audio        {m['audio_seconds'] / 60:,.1f} min at {m['sample_rate']} Hz, "

@@ -34,7 +34,7 @@ def sample(
     ] = False,
     render: Annotated[str, typer.Option(help="Also write each tune as e.g. wav,svg (see 'tunesmith render').")] = "",
     constrain: Annotated[
-        bool, typer.Option(help="Allow only valid ABC with whole bars, ending before --max-length (abc-char models).")
+        bool, typer.Option(help="Allow only valid ABC with whole bars, ending before --max-length (ABC models).")
     ] = False,
     primer_midi: Annotated[
         Path | None, typer.Option(help="MIDI models: continue the start of this .mid file.", parser=path_option)

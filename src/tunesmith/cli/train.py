@@ -30,6 +30,15 @@ def train(
         bool, typer.Option("--compile", help="Run the model through torch.compile (train.compile).")
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar (else one line per epoch).")] = True,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            "--init",
+            help="Start from this run's or bundle's weights (fine-tuning), with a fresh optimiser and schedule; "
+            "the data must be prepared with its vocabulary (prepare --vocab-from).",
+            parser=path_option,
+        ),
+    ] = None,
 ) -> None:
     """Train a model on a prepared dataset; checkpoints, metrics and samples go to the run folder."""
     from tunesmith.pipeline.train import TrainingInterrupted, is_rank_zero
@@ -57,6 +66,7 @@ def train(
             progress=progress,
             started=started,
             echo=echo,
+            init=init,
         )
     except TrainingInterrupted as stop:
         if is_rank_zero():

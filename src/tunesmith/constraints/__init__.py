@@ -15,9 +15,18 @@ and ``<end>``); the way out's own next character always passes, so a tune can al
 it ends before ``--max-length``. No way out is longer than ``MARGIN`` characters (checked as we
 go), so while more than ``MARGIN + 2`` characters remain legality alone decides, and the costlier
 ``to_end`` rows are computed only for tunes near their limit.
+
+**Tokens of several characters** (``abc-tokens``: a note with its length, a bar line with its spaces, a
+whole header line) are allowed when every character in them is: the grammar walks their characters,
+through a trie so tokens that share a beginning share its steps. Every single character the way out
+needs is a token too, so ``to_end`` (in characters) bounds the tokens a way out takes.
 """
 
 from __future__ import annotations
+
+import hashlib
+import inspect
+import json
 
 import numpy as np
 import torch
@@ -25,13 +34,14 @@ import torch
 from tunesmith.constraints.abc import END, AbcGrammar
 from tunesmith.constraints.abc_words import missing_chars
 from tunesmith.errors import TunesmithError
+from tunesmith.metrics.abc_corpus import CorpusProfile
 from tunesmith.representations import TokenRepresentation
 
 INF = 1 << 30
 ILLEGAL, LAZY = -1, -2  # in ``next``: a forbidden token; a legal one whose state is not made yet
 MARGIN = 64  # no way out of any state is longer (checked; the longest seen is 24: a triplet, a bar, :|2)
 MAX_STATES = 2_000_000  # a memo past this size starts again (a few hundred MB at most)
-_TABLES: dict[tuple[str, ...], GrammarTables] = {}
+_TABLES: dict[tuple[tuple[str, ...], str], GrammarTables] = {}
 
 
 class _Rows:
@@ -58,19 +68,70 @@ class _Rows:
         return self.data[self.of[sid]]
 
 
-class GrammarTables:
-    """The memo for one vocabulary: state ids; per state reached, its ``next`` row (state id per
-    token, ILLEGAL or LAZY); per state reached near a length limit, its ``need`` row (``to_end`` of
-    the state after each token, INF if illegal, -1 for ``<end>`` where the tune may end)."""
+def _grammar(chars: list[str], profile: CorpusProfile | None) -> AbcGrammar:
+    """The grammar over ``chars``, held to the corpus ``profile`` where the grammar reads one (the corpus-learned
+    header and floor are the grammar's part of issue 18, still in progress: until it lands the profile waits)."""
+    if profile is not None and "profile" in inspect.signature(AbcGrammar).parameters:
+        return AbcGrammar(chars, profile)  # type: ignore[call-arg]
+    return AbcGrammar(chars)
 
-    def __init__(self, chars: list[str], end_id: int = 1):
-        self.grammar = AbcGrammar(chars)
-        self.size = len(chars) + 2
+
+LENGTH_CHARS = frozenset("0123456789/,'")  # what may follow a note's letter inside one token: octave and length
+GRACE_CHARS = frozenset("ABCDEFGabcdefg^_=,'}")  # what may follow "{" inside one token: grace notes and "}"
+
+
+class _Trie:
+    """The tokens of several characters, by their characters: ``children[c]`` and the token ids ending here.
+    ``lengths``: every token below goes on with octave marks and length digits only (the rest of a note)."""
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Trie] = {}
+        self.ids: list[int] = []
+        self.lengths = True
+        self.grace = True  # every token below goes on with grace notes and their closing "}" only
+
+    def add(self, text: str, token: int) -> None:
+        node = self
+        for i, c in enumerate(text):
+            node.lengths = node.lengths and set(text[i:]) <= LENGTH_CHARS
+            node.grace = node.grace and set(text[i:]) <= GRACE_CHARS and "}" not in text[i:-1]
+            node = node.children.setdefault(c, _Trie())
+        node.ids.append(token)
+
+
+def _ids_below(node: _Trie) -> list[int]:
+    out, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        out += n.ids
+        todo += n.children.values()
+    return out
+
+
+class GrammarTables:
+    """The memo for one vocabulary (and corpus profile): state ids; per state reached, its ``next`` row
+    (state id per token, ILLEGAL or LAZY); per state reached near a length limit, its ``need`` row
+    (``to_end`` of the state after each token, INF if illegal, -1 for ``<end>`` where the tune may end).
+
+    ``tokens`` are what ids 2, 3… write: single characters for ``abc-char``, any strings for ``abc-tokens``."""
+
+    def __init__(self, tokens: list[str], end_id: int = 1, profile: CorpusProfile | None = None):
+        chars = [t for t in tokens if len(t) == 1]
+        self.grammar = _grammar(sorted(set("".join(tokens))), profile)
+        self.size = len(tokens) + 2
         self.end_id = end_id
-        self.token_of = {c: i + 2 for i, c in enumerate(chars)}
-        self.chars = ["", "", *chars]
+        self.token_of = {t: i + 2 for i, t in enumerate(tokens) if len(t) == 1}
+        self.chars = ["", "", *tokens]
+        self.longer = _Trie()  # the tokens of several characters
+        for i, t in enumerate(tokens):
+            if len(t) > 1:
+                self.longer.add(t, i + 2)
+        self.single = len(chars) == len(tokens)
+        self.longer_ids = np.array([i + 2 for i, t in enumerate(tokens) if len(t) > 1], dtype=np.int64)
+        self.below = {c: np.array(_ids_below(node), dtype=np.int64) for c, node in self.longer.children.items()}
         self._layouts: dict[tuple[str, ...], tuple[list[str], np.ndarray, np.ndarray]] = {}
         self._legal: dict[tuple, list[int]] = {}  # ILLEGAL/LAZY per class of characters, by legality_key
+        self._notes: dict[tuple, list[int]] = {}  # legal tokens below a trie node, by a note's legality_key
         self.ids: dict[tuple, int] = {}
         self.states: list[tuple] = []
         self.to_end_of: dict[tuple, int] = {}
@@ -126,6 +187,7 @@ class GrammarTables:
         present, index, covered = self._layout(self.grammar.classes(state))
         shared = self.grammar.delegate(state)
         key = self.grammar.legality_key(state) if nexts else None  # many states share their legality
+        key = None if key is None else (key, tuple(present))  # the values are per class, in this order
         values = self._legal.get(key) if key is not None else None
         if values is None:
             values = [none if (n := step(state, c[0])) is None else LAZY if nexts else self.to_end(n) for c in present]
@@ -137,8 +199,57 @@ class GrammarTables:
             if not table.has(done):
                 self._add_row(done, table)
             row = np.where(covered, row, table[done])
+        if not self.single:
+            self._walk_longer(state, row, nexts, shared, table)
         row[self.end_id] = (sid if nexts else -1) if self.grammar.accepting(state) else none
         table.add(sid, row)
+
+    def _walk_longer(self, state: tuple, row: np.ndarray, nexts: bool, shared: tuple | None, table: _Rows) -> None:
+        """Fill ``row`` for the tokens of several characters: each is legal when its characters are, one after
+        another. Where ``state`` delegates (a note being written), tokens that begin with a character it does
+        not own act as in the state after the note, whose row is made already."""
+        row[self.longer_ids] = ILLEGAL if nexts else INF
+        step, own = self.grammar.step, None
+        if shared is not None and shared[0] is not None:
+            done, own = table[self.id_of(shared[0])], shared[1]
+        stack: list[tuple[tuple, _Trie, str]] = []
+        for c, child in self.longer.children.items():
+            if own is not None and c not in own:
+                below = self.below[c]
+                row[below] = done[below]
+            else:
+                stack.append((state, child, c))
+        while stack:
+            at, child, c = stack.pop()
+            after = step(at, c)
+            if after is None:
+                continue
+            if nexts and child.children and (after[0] == "N" and child.lengths or after[0] == "G" and child.grace):
+                row[self._note_rest(after, child)] = LAZY
+                if child.ids:
+                    row[child.ids] = LAZY
+                continue
+            if child.ids:
+                row[child.ids] = LAZY if nexts else self.to_end(after)
+            stack += [(after, grandchild, d) for d, grandchild in child.children.items()]
+
+    def _note_rest(self, state: tuple, node: _Trie) -> list[int]:
+        """The tokens below ``node`` that are legal from ``state``, a note being written (or grace notes), when each
+        goes on with its octave and length only (or its grace notes and "}"): that depends on the state's legality
+        key alone (octave class, length so far, room in the bar; notes in the group), which many states share, so
+        it is worked out once per key."""
+        key = (id(node), self.grammar.legality_key(state))
+        ids = self._notes.get(key)
+        if ids is None:
+            ids, stack, step = [], [(state, child, c) for c, child in node.children.items()], self.grammar.step
+            while stack:
+                at, child, c = stack.pop()
+                after = step(at, c)
+                if after is not None:
+                    ids += child.ids
+                    stack += [(after, grandchild, d) for d, grandchild in child.children.items()]
+            self._notes[key] = ids
+        return ids
 
     def rows(self, ids: np.ndarray, table: _Rows) -> np.ndarray:
         """Row numbers in ``table`` for state ``ids``, computing the rows not there yet."""
@@ -154,7 +265,10 @@ class GrammarTables:
         """The state after ``token`` where ``next`` says LAZY; remembered in the table."""
         if self.next.data[row, token] == ILLEGAL:
             raise RuntimeError("a masked token was drawn")  # a bug: the sampler ignored the mask
-        after = self.id_of(self.grammar.step(self.states[sid], self.chars[token]))
+        state = self.states[sid]
+        for c in self.chars[token]:
+            state = self.grammar.step(state, c)
+        after = self.id_of(state)
         self.next.data[row, token] = after
         return after
 
@@ -174,23 +288,28 @@ class GrammarTables:
         return self.id_of(state)
 
 
-def tables_for(chars: list[str]) -> GrammarTables:
-    key = tuple(chars)
+def tables_for(tokens: list[str], profile: CorpusProfile | None = None) -> GrammarTables:
+    """The memo for a vocabulary and profile, shared by every ``generate`` call that uses them."""
+    digest = (
+        "" if profile is None else hashlib.sha256(json.dumps(profile.to_json(), sort_keys=True).encode()).hexdigest()
+    )
+    key = (tuple(tokens), digest)
     tables = _TABLES.get(key)
     if tables is None or len(tables.states) + len(tables.to_end_of) > MAX_STATES:
-        tables = _TABLES[key] = GrammarTables(chars)
+        tables = _TABLES[key] = GrammarTables(tokens, profile=profile)
     return tables
 
 
 class AbcConstraint:
-    """Valid ABC by construction for ``abc-char`` models: one per ``generate`` call."""
+    """Valid ABC by construction for ABC token models (``abc-char``, ``abc-tokens``): one per ``generate`` call.
+    With the model's corpus ``profile``, the header and the floor of bars and notes are the corpus's."""
 
-    def __init__(self, rep: TokenRepresentation, primer: str, budget: int):
-        if rep.medium != "abc" or rep.unit != "char":  # the grammar walks characters
-            raise TunesmithError(f"--constrain needs an abc-char model; this one reads {rep.name}")
+    def __init__(self, rep: TokenRepresentation, primer: str, budget: int, profile: CorpusProfile | None = None):
+        if rep.medium != "abc" or not hasattr(rep, "tokens"):  # the grammar walks the tokens' characters
+            raise TunesmithError(f"--constrain needs an ABC model; this one reads {rep.name}")
         if missing := missing_chars(set(rep.chars)):
             raise TunesmithError(f"--constrain needs the characters {missing!r}, which this model never learned")
-        self.tables = tables_for(list(rep.chars))
+        self.tables = tables_for(list(rep.tokens), profile)
         self.start = self.tables.walk(primer)
         needed = self.tables.to_end(self.tables.states[self.start])
         if needed + 1 > budget:

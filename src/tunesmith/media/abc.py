@@ -109,7 +109,7 @@ class AbcMedium(Medium):
         from tunesmith.media.abc_samples import generate_tunes
 
         on_stage("writing")
-        generated = generate_tunes(loaded.model, loaded.representation, settings)
+        generated = generate_tunes(loaded.model, loaded.representation, settings, loaded.corpus)
         for number, tune in enumerate(generated, start=1):
             on_stage(f"rendering tune {number} of {len(generated)}")
             on_piece(studio_piece(loaded.representation, tune, number, new_folder(), loaded.corpus))

@@ -54,7 +54,7 @@ def evaluation_group(loaded: Any, chunks: list[SampleSettings], temperature: flo
     started = time.perf_counter()
     clear_numbered(folder, (".abc", ".mid"))
     rep = loaded.representation
-    generated = [g for chunk in chunks for g in generate_tunes(loaded.model, rep, chunk)]
+    generated = [g for chunk in chunks for g in generate_tunes(loaded.model, rep, chunk, loaded.corpus)]
     names = numbered(len(generated))
     texts = [tune_text(rep, g.tokens, i + 1) for i, g in enumerate(generated)]
     for name, text in zip(names, texts, strict=True):
@@ -70,7 +70,8 @@ def evaluation_group(loaded: Any, chunks: list[SampleSettings], temperature: flo
         notes = read_melody(folder / f"{name}.mid") if conv.converted else None
         record = {
             "file": f"{name}.abc",
-            "length": int(g.tokens.size),
+            "length": len(rep.decode(g.tokens)),  # characters, whatever the model's unit
+            "tokens": int(g.tokens.size),
             "ending": g.ending,
             "converts": v.converts,
             "abc2midi_errors": v.abc2midi_errors,

@@ -1,11 +1,16 @@
-"""The ABC medium's prepare: tunebooks → a character dataset folder, split by tune (seeded)."""
+"""The ABC medium's prepare: tunebooks → a token dataset folder, split by tune (seeded).
+
+The representation is fitted to the tunes kept, or (``--vocab-from``) is a trained model's own: then a tune
+holding a symbol the model lacks (``rep.missing``) is skipped before the split, counted under one reason,
+and named in ``skipped.tsv`` with the symbols; ``meta.json`` counts the tunes each missing symbol cost."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,16 +19,48 @@ from tunesmith.corpora.abc import SKIP_REASONS, find_abc_files, read_tunes
 from tunesmith.data.prepared import write_meta, write_split
 from tunesmith.errors import TunesmithError
 from tunesmith.media.abc_baseline import baseline
+from tunesmith.representations import TokenRepresentation
 from tunesmith.representations import get as get_representation
 
+if TYPE_CHECKING:
+    from tunesmith.training.init import ModelSource
 
-def prepare_abc(request: Any) -> tuple[dict[str, Any], float]:
+VOCAB_SKIP = "not_in_vocabulary"
+VOCAB_REASON = "a symbol the model's vocabulary lacks"
+MAX_SHOWN_SYMBOLS = 10  # per tune in skipped.tsv
+MAX_COUNTED_SYMBOLS = 200  # distinct missing symbols meta.json counts (the most costly first)
+
+
+def _symbols(symbols: list[str], limit: int) -> str:
+    shown = ", ".join(repr(s) for s in symbols[:limit])
+    return shown + (f" and {len(symbols) - limit} more" if len(symbols) > limit else "")
+
+
+def keep_known(tunes: list[Any], rep: TokenRepresentation, report: Any) -> tuple[list[Any], dict[str, int]]:
+    """The tunes every symbol of which ``rep`` knows; each other one is recorded in ``report`` with its
+    missing symbols. Returns the kept tunes and, per missing symbol, how many tunes it cost."""
+    kept, cost = [], Counter()
+    for tune in tunes:
+        missing = rep.missing(tune.text)
+        if not missing:
+            kept.append(tune)
+            continue
+        cost.update(missing)
+        report.skipped[VOCAB_SKIP] += 1
+        report.records.append((tune.source, tune.ref, f"{VOCAB_REASON}: {_symbols(missing, MAX_SHOWN_SYMBOLS)}"))
+    return kept, dict(cost.most_common(MAX_COUNTED_SYMBOLS))
+
+
+def prepare_abc(request: Any, vocabulary: ModelSource | None = None) -> tuple[dict[str, Any], float]:
     """Read and clean the tunes (``--drop-fields``, ``--keep-comments``, ``--max-chars``), split them by
     tune, measure the corpus profile and its validity baseline (``corpus.json``; ``--only-valid`` keeps the
-    tunes that pass), fit the representation on the tunes kept and encode each split: (meta.json, seconds)."""
+    tunes that pass), fit the representation on the tunes kept (or take ``vocabulary``'s, skipping the tunes
+    it cannot encode) and encode each split: (meta.json, seconds)."""
     started = time.perf_counter()
     r = request
     if r.corpus is not None and corpora.builtin(r.corpus).kind != "abc":
+        if vocabulary is not None:
+            raise TunesmithError(f"corpus '{r.corpus}' is MIDI; --vocab-from {vocabulary.path} encodes ABC tunes")
         raise TunesmithError(
             f"corpus '{r.corpus}' is MIDI; choose a MIDI representation, e.g. --representation midi-remi"
         )
@@ -52,6 +89,16 @@ def prepare_abc(request: Any) -> tuple[dict[str, Any], float]:
             f"no ABC tunes found in {where} ({report.files} files read, "
             f"{sum(report.skipped.values())} skipped); tunes need an X: line and a K: field"
         )
+    missing: dict[str, int] = {}
+    if vocabulary is not None:
+        assert isinstance(vocabulary.representation, TokenRepresentation)  # vocabulary_of made sure
+        read = len(tunes)
+        tunes, missing = keep_known(tunes, vocabulary.representation, report)
+        if len(tunes) < 2:
+            raise TunesmithError(
+                f"only {len(tunes)} of {read} tunes in {r.corpus or r.input_path} can be written in the vocabulary "
+                f"of --vocab-from {vocabulary.path} (missing: {_symbols(list(missing), 5)}); need at least two"
+            )
     if len(tunes) < 2:
         raise TunesmithError(f"only one usable tune in {r.corpus or r.input_path}; need at least two to split")
 
@@ -69,7 +116,10 @@ def prepare_abc(request: Any) -> tuple[dict[str, Any], float]:
         tunes_left = sorted(int(i) for index in split_of.values() for i in index)
     else:
         tunes_left = list(range(len(tunes)))
-    rep = get_representation(r.representation).fit([tunes[i].text for i in tunes_left])
+    if vocabulary is not None:
+        rep = vocabulary.representation
+    else:
+        rep = get_representation(r.representation).fit([tunes[i].text for i in tunes_left])
     out = r.out
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("train.bin", "val.bin", "train.idx", "val.idx"):
@@ -79,14 +129,17 @@ def prepare_abc(request: Any) -> tuple[dict[str, Any], float]:
         tokens = write_split(out, split, [rep.encode(tunes[i].text) for i in index], rep.dtype)
         counts[split] = {"tunes": int(index.size), "tokens": tokens}
         (out / f"{split}_sources.json").write_text(json.dumps([[tunes[i].source, tunes[i].ref] for i in index]))
-    report.write_tsv(out / "skipped.tsv", lambda reason: SKIP_REASONS[reason])
+    report.write_tsv(out / "skipped.tsv", lambda reason: SKIP_REASONS.get(reason, reason))
     profile.write(out)
     meta = {
         "source": source,
         "files": report.files,
         "tunes_read": report.read,
         "tunes_kept": len(tunes_left),
-        "skipped": {text: report.skipped.get(key, 0) for key, text in SKIP_REASONS.items()},
+        "skipped": {
+            text: report.skipped.get(key, 0)
+            for key, text in [*SKIP_REASONS.items(), *([(VOCAB_SKIP, VOCAB_REASON)] if vocabulary else [])]
+        },
         "split": {"seed": r.seed, "val_fraction": r.val_fraction, "by": "tune"},
         "counts": counts,
         "baseline": {
@@ -103,5 +156,11 @@ def prepare_abc(request: Any) -> tuple[dict[str, Any], float]:
             "max_tunes": r.max_tunes,
         },
     }
+    if vocabulary is not None:
+        meta["vocab_from"] = {
+            "model": str(vocabulary.path.resolve()),
+            "kind": vocabulary.kind,
+            "missing_symbols": missing,  # symbol -> tunes skipped for it
+        }
     write_meta(out, rep, meta)
     return meta, time.perf_counter() - started

@@ -21,18 +21,23 @@ from tunesmith.representations import TokenRepresentation
 from tunesmith.sampling import Generated, SampleSettings, generate_tokens
 
 
-def grammar_guard(rep: TokenRepresentation, settings: SampleSettings) -> AbcConstraint | None:
-    """The ABC grammar for ``--constrain``, over what the primer leaves of ``--max-length``."""
+def grammar_guard(
+    rep: TokenRepresentation, settings: SampleSettings, profile: CorpusProfile | None = None
+) -> AbcConstraint | None:
+    """The ABC grammar for ``--constrain`` (held to the model's corpus ``profile`` where it has one), over what
+    the primer leaves of ``--max-length``."""
     if not settings.constrain:
         return None
     primer = rep.ids(settings.primer, "--primer") if settings.primer else np.zeros(0, dtype=np.int64)
-    return AbcConstraint(rep, settings.primer, settings.max_length - primer.size)
+    return AbcConstraint(rep, settings.primer, settings.max_length - primer.size, profile)
 
 
-def generate_tunes(model: Any, rep: TokenRepresentation, settings: SampleSettings) -> list[Generated]:
+def generate_tunes(
+    model: Any, rep: TokenRepresentation, settings: SampleSettings, profile: CorpusProfile | None = None
+) -> list[Generated]:
     """Tunes from the token loop, with the grammar guard when ``--constrain`` asks for it."""
     settings.check_for(rep)
-    return generate_tokens(model, rep, settings, guard=grammar_guard(rep, settings))
+    return generate_tokens(model, rep, settings, guard=grammar_guard(rep, settings, profile))
 
 
 @dataclass
@@ -135,7 +140,7 @@ def write_samples(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    generated = generate_tunes(model, rep, settings)
+    generated = generate_tunes(model, rep, settings, profile)
     seconds = time.perf_counter() - started
     texts = [tune_text(rep, g.tokens, i + 1) for i, g in enumerate(generated)]
     names = numbered(len(generated))
@@ -156,7 +161,8 @@ def write_samples(
                 "title": fields.get("T", ""),
                 "meter": fields.get("M", ""),
                 "key": fields.get("K", ""),
-                "length": int(g.tokens.size),
+                "length": len(rep.decode(g.tokens)),  # characters, whatever the model's unit
+                "tokens": int(g.tokens.size),
                 "ending": g.ending,  # "ended": the model wrote <end> on its own; "forced": cut or steered
                 "ended_cleanly": g.ending == "ended",
                 "converts_to_midi": conv.converted,

@@ -155,6 +155,29 @@ def real_pieces(data: Any, split: str, indices: np.ndarray) -> list[Piece]:
     return media.of(data.representation).real_pieces(data, split, indices)
 
 
+def same_vocabulary(prepared: Any, rep: Any, model: Path) -> None:
+    """A model is measured on any corpus written in its own representation, state and all (the corpus it was
+    trained on, or one prepared with ``--vocab-from``); every other corpus is refused, with how to make one."""
+    mine = prepared.representation
+    if mine.to_json() == rep.to_json():
+        return
+    if rep.medium != mine.medium:
+        raise TunesmithError(
+            f"{prepared.folder} holds {mine.medium} data ('{mine.name}') but the model reads {rep.medium} "
+            f"('{rep.name}'); pass a prepared folder of its own medium with --data"
+        )
+    what = f"'{mine.name}'" if mine.name == rep.name else f"'{mine.name}' (the model reads '{rep.name}')"
+    fix = (
+        f"prepare the corpus with 'tunesmith prepare --vocab-from {model} …' to measure the model on it, or "
+        if rep.medium == "abc"
+        else ""
+    )
+    raise TunesmithError(
+        f"{prepared.folder} was prepared with another {what} vocabulary or settings than the model's; "
+        f"{fix}pass the folder it was trained on with --data"
+    )
+
+
 # -- samples -----------------------------------------------------------------------------------
 
 
@@ -256,11 +279,7 @@ def evaluate(
     folder = data_folder(model, loaded.kind, Path(data) if data is not None else None)
     prepared = PreparedData.open(folder)
     rep = loaded.representation
-    if prepared.representation.to_json() != rep.to_json():
-        raise TunesmithError(
-            f"{folder} was prepared with another '{prepared.representation.name}' representation than the model "
-            f"reads ('{rep.name}', other vocabulary or settings); pass the folder it was trained on with --data"
-        )
+    same_vocabulary(prepared, rep, model)
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "model": str(model),

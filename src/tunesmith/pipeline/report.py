@@ -130,12 +130,22 @@ def likelihood_rows(report: dict[str, Any]) -> list[list[str]]:
         names |= {"recall": "recall", "frames": "frames"}
         extra = [k for k in lk if k not in names and k not in ("unit", "seq_len")]
         return [[names.get(k, k.replace("_", " ")), _fmt(lk[k], 4)] for k in [*names, *extra] if k in lk]
-    return [
+    text = lk.get("chars") is not None and _text(report)  # bits per character of text, whatever the token
+    rows = [
         [f"loss (nats/{unit})", _fmt(lk["loss"], 4)],
-        [f"bits per {unit}", _fmt(lk["bpc"], 4)],
+        [f"bits per {'character' if text else unit}", _fmt(lk["bpc"], 4)],
         ["accuracy", _pct(lk["acc"]) if lk["acc"] is None else f"{100 * lk['acc']:.1f}%"],
         [f"{unit}s", f"{lk['tokens']:,}"],
     ]
+    if text and unit != "char":
+        rows.append(["characters", f"{round(lk['chars']):,}"])
+    return rows
+
+
+def _text(report: dict[str, Any]) -> bool:
+    """The report's representation is of text (its bits are per character: ``char_counts``)."""
+    cls = REGISTRY.get(report.get("representation", ""))
+    return cls is not None and cls.kind == "tokens" and bool(getattr(cls, "reads_text", False))
 
 
 def feature_rows(report: dict[str, Any], kind: str = "features") -> tuple[list[str], list[list[str]]]:

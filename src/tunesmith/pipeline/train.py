@@ -26,6 +26,7 @@ from tunesmith.models.size import check_training, parameter_count
 from tunesmith.sampling import SampleSettings
 from tunesmith.training.checkpoint_io import load_checkpoint
 from tunesmith.training.deadline import Deadline
+from tunesmith.training.init import INIT_FILE, Start, check_resume, starting_point, write_record
 from tunesmith.untrusted import read_json
 
 MAX_MINUTES = 7 * 24 * 60
@@ -123,8 +124,12 @@ def train(
     started: float | None = None,
     deadline: Deadline | None = None,
     echo: Callable[[str], None] | None = None,
+    init: Path | str | None = None,
 ) -> TrainResult:
     """Train ``preset`` on ``data_dir`` into ``run``, or resume it.
+
+    ``init`` (a run or bundle) starts a new run from that model's weights, with a fresh optimiser and schedule
+    (:mod:`tunesmith.training.init`); the run records it in ``init.json`` and resumes from its own checkpoints.
 
     ``train.max_minutes`` (``max_minutes``) bounds everything from ``started`` (``time.monotonic()`` when the
     command began; now by default) to the end; ``deadline`` is an absolute limit for a caller with work of
@@ -159,6 +164,7 @@ def train(
     resumed_step: int | None = None
     if existing:
         resume_from, resumed_step = _resume_point(run)
+        check_resume(run, init, resume_from is not None)
         status = _read_status(run)
         if status.get("state") == "stopped early" and status.get("patience") == config.train.patience:
             return TrainResult(
@@ -175,8 +181,13 @@ def train(
         budget = deadline.earlier(budget)
     hardware = hardware or Hardware()
     echo = echo or _print_line
+    start: Start | None = starting_point(init, config, data) if init is not None and resume_from is None else None
     if is_rank_zero():  # said before Lightning is even imported: the next line may be a minute away
         echo(_first_line(config, data, hardware, budget))
+        if start is not None:
+            r = start.record
+            step = f"step {r['global_step']}" if r["global_step"] is not None else "step unknown"
+            echo(f"starting from the weights of {r['kind']} {r['source']} ({step}); fresh optimiser and schedule")
     from tunesmith.training.trainer import fit
 
     if is_rank_zero():
@@ -186,6 +197,8 @@ def train(
         (run / "data.json").write_text(json.dumps({"data": str(data.folder.resolve()), **data.meta}, indent=2))
         if (data.folder / PROFILE_FILE).is_file():  # what the model's tunes are held to, wherever it goes
             shutil.copyfile(data.folder / PROFILE_FILE, run / PROFILE_FILE)
+        if start is not None:
+            write_record(run, start.record)
 
     try:
         result = fit(
@@ -198,6 +211,7 @@ def train(
             write_samples=_sample_writer(run, data, config),
             deadline=budget,
             echo=echo,
+            init_weights=start.weights if start is not None else None,
         )
     except TunesmithError:
         if resume_from is None and is_rank_zero():
@@ -311,7 +325,7 @@ def _recovery(run: Path) -> str:
 def _forget_new_run(run: Path) -> None:
     if (run / "checkpoints" / "last.ckpt").exists():
         return
-    for name in ("config.yaml", "representation.json", "data.json", PROFILE_FILE):
+    for name in ("config.yaml", "representation.json", "data.json", PROFILE_FILE, INIT_FILE):
         (run / name).unlink(missing_ok=True)
     shutil.rmtree(run / "tensorboard", ignore_errors=True)
     if run.is_dir() and not any(run.iterdir()):

@@ -42,6 +42,14 @@ class AbcChar(TokenRepresentation):
         return cls(sorted(set().union(*map(set, items))) if items else [])
 
     @property
+    def tokens(self) -> list[str]:
+        """What ids 2, 3… write: one character each."""
+        return self.chars
+
+    def char_counts(self) -> np.ndarray:
+        return np.ones(self.vocab_size, dtype=np.int64)
+
+    @property
     def vocab_size(self) -> int:
         return len(SPECIALS) + len(self.chars)
 
@@ -56,6 +64,9 @@ class AbcChar(TokenRepresentation):
             pos = int(bad[0])
             raise TunesmithError(f"{what}: character {text[pos]!r} at position {pos} is not in this model's vocabulary")
         return out
+
+    def missing(self, item: str) -> list[str]:
+        return list(dict.fromkeys(c for c in item if c not in self._ids))
 
     def encode(self, item: str) -> np.ndarray:
         body = self.ids(item)

@@ -80,6 +80,17 @@ class TokenRepresentation(Representation):
         """A text primer as ids (no markers). Only text representations read text; the rest refuse."""
         raise TunesmithError(f"{what} is text; this {self.name} model reads no text primer")
 
+    def char_counts(self) -> np.ndarray | None:
+        """Characters of text each id stands for (the markers count one each), for representations of text:
+        a model's bits per character are its total bits over a split's targets divided by their sum, so models
+        of characters and of longer tokens compare on one scale. None: not text (bits per token)."""
+        return None
+
+    def missing(self, item: Any) -> list[str]:
+        """The symbols of ``item`` this vocabulary lacks, in order of first appearance (none: it encodes).
+        ``prepare --vocab-from`` skips, and counts, the pieces that have any."""
+        return []
+
     @property
     def dtype(self) -> np.dtype:
         """The narrowest unsigned type that holds every id: a char vocabulary fits in one byte."""

@@ -117,7 +117,7 @@ def generate_tokens(
     has a grammar hands one over)."""
     settings.check_for(rep)
     if settings.constrain and guard is None:
-        raise TunesmithError(f"--constrain needs an abc-char model; this one reads {rep.name}")
+        raise TunesmithError(f"--constrain needs an ABC model; this one reads {rep.name}")
     model = model.to(device).eval()
     if primer_ids is not None:
         primer = np.asarray(primer_ids, dtype=np.int64)

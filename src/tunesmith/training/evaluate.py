@@ -1,6 +1,7 @@
 """Likelihood of a model on a prepared split.
 
-- Token models (:func:`held_out`): loss (nats/token), bits per token and accuracy.
+- Token models (:func:`held_out`): loss (nats/token), bits per character (the split's total bits over the
+  characters its target tokens stand for: per token where the tokens are not text) and accuracy.
 - Frame models (:func:`held_out_frames`): the loss the frame module trains with (for piano rolls
   the onset-weighted binary cross-entropy, with precision, recall, F1 and onset F1 of the bits;
   for audio frames their own loss and metrics).
@@ -29,13 +30,16 @@ from tunesmith.representations import FrameRepresentation
 def held_out(
     model: nn.Module, data: PreparedData, seq_len: int, batch_size: int = 32, split: str = "val", max_batches: int = 0
 ) -> dict[str, float]:
-    """Token-weighted loss, bits per token and accuracy over the whole split (or ``max_batches``)."""
+    """Token-weighted loss, bits per character (per token where tokens are not text) and accuracy over the whole
+    split (or ``max_batches``), with the tokens and characters they cover."""
     stream = data.stream(split)
+    counts = data.representation.char_counts()
+    weights = None if counts is None else torch.as_tensor(counts, dtype=torch.float64)
     sampler = WindowSampler(stream.size, seq_len, batch_size, shuffle=False)
     if len(sampler) == 0:
         raise TunesmithError(f"the {split} split of {data.folder} is too small for windows of {seq_len} tokens")
     model.eval()
-    loss_sum, correct, count = 0.0, 0, 0
+    loss_sum, correct, count, chars = 0.0, 0, 0, 0.0
     for i, (inputs, targets) in enumerate(WindowLoader(stream, sampler)):
         if max_batches and i >= max_batches:
             break
@@ -45,8 +49,15 @@ def held_out(
         )
         correct += int((logits.argmax(-1) == targets).sum())
         count += targets.numel()
+        chars += targets.numel() if weights is None else float(weights[targets.reshape(-1)].sum())
     loss = loss_sum / count
-    return {"loss": loss, "bpc": loss / math.log(2), "acc": correct / count, "tokens": count}
+    return {
+        "loss": loss,
+        "bpc": loss_sum / chars / math.log(2),
+        "acc": correct / count,
+        "tokens": count,
+        "chars": chars,
+    }
 
 
 @torch.inference_mode()

@@ -1,8 +1,10 @@
 """The token language-model LightningModule: next-token cross-entropy on any registered model.
 
 Metrics are kept as exact token-weighted sums and reduced across processes, so the
-per-epoch loss, bits per token and accuracy in ``metrics.csv`` are the true averages over
-every token seen, and survive a resume (they travel in the checkpoint).
+per-epoch loss, bits per character (per token where the tokens are not text) and accuracy in
+``metrics.csv`` are the true averages over every token seen, and survive a resume (they travel
+in the checkpoint). Bits per character are the bits of every target token over the characters they
+stand for (``Representation.char_counts``), so ``abc-char`` and ``abc-tokens`` compare on one scale.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -30,13 +33,15 @@ def step_seed(seed: int, step: int, rank: int) -> int:
 
 
 class TokenLM(L.LightningModule):
-    def __init__(self, config: Config, vocab_size: int):
+    def __init__(self, config: Config, vocab_size: int, char_counts: np.ndarray | None = None):
         super().__init__()
         self.config, self.vocab_size = config, vocab_size
         self.model = models.build(config.model.name, vocab_size, **config.model.hyper())
         # Kept out of the module tree (a plain attribute), so checkpoints hold the plain weights.
         self.__dict__["_run"] = torch.compile(self.model) if config.train.compile else self.model
-        self.sums = {"train": torch.zeros(3, dtype=torch.float64), "val": torch.zeros(3, dtype=torch.float64)}
+        # loss × tokens, correct, tokens, characters the targets stand for (tokens, where they are not text)
+        self.sums = {"train": torch.zeros(4, dtype=torch.float64), "val": torch.zeros(4, dtype=torch.float64)}
+        self.__dict__["_chars"] = None if char_counts is None else torch.as_tensor(char_counts, dtype=torch.float64)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self._run(tokens)[0]
@@ -48,8 +53,9 @@ class TokenLM(L.LightningModule):
         with torch.no_grad():
             n = targets.numel()
             correct = (logits.argmax(-1) == targets).sum()
-            row = torch.stack([loss.detach().double() * n, correct.double(), torch.tensor(n, dtype=torch.float64)])
-            self.sums[split] += row.cpu()
+            chars = float(n) if self._chars is None else float(self._chars[targets.reshape(-1).cpu()].sum())
+            row = torch.tensor([float(loss.detach()) * n, float(correct), float(n), chars], dtype=torch.float64)
+            self.sums[split] += row
         return loss
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
@@ -74,15 +80,15 @@ class TokenLM(L.LightningModule):
             self.log_dict({f"val_{k}": v for k, v in metrics.items()}, prog_bar=True, sync_dist=False)
 
     def reduce(self, split: str, reset: bool = False) -> dict[str, float]:
-        """Loss (nats/token), bits per token and accuracy over all ranks, from exact sums."""
+        """Loss (nats/token), bits per character (per token where tokens are not text) and accuracy over all
+        ranks, from exact sums."""
         total = self.trainer.strategy.reduce(self.sums[split].clone().to(self.device), reduce_op="sum")
         if reset:
             self.sums[split].zero_()
-        loss_sum, correct, n = (float(v) for v in total.cpu())
+        loss_sum, correct, n, chars = (float(v) for v in total.cpu())
         if n == 0:
             return {}
-        loss = loss_sum / n
-        return {"loss": loss, "bpc": loss / math.log(2), "acc": correct / n}
+        return {"loss": loss_sum / n, "bpc": loss_sum / chars / math.log(2), "acc": correct / n}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["tunesmith"] = {"train_sums": self.sums["train"].tolist(), "config": self.config.to_dict()}
@@ -93,7 +99,9 @@ class TokenLM(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         saved = checkpoint.get("tunesmith", {})
         if "train_sums" in saved:  # non-zero only for a checkpoint taken mid-epoch
-            self.sums["train"] = torch.tensor(saved["train_sums"], dtype=torch.float64)
+            sums = list(saved["train_sums"])
+            sums += sums[2:3] * (4 - len(sums))  # a checkpoint from before character counts: tokens were characters
+            self.sums["train"] = torch.tensor(sums[:4], dtype=torch.float64)
 
     def steps_per_epoch(self) -> int:
         """Optimizer steps in one epoch. (Lightning's ``estimated_stepping_batches`` would load the

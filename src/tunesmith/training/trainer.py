@@ -75,8 +75,12 @@ def fit(
     write_samples: Callable[[torch.nn.Module, int], None] | None = None,
     deadline: Deadline | None = None,
     echo: Callable[[str], None] = print_line,
+    init_weights: dict[str, torch.Tensor] | None = None,
 ) -> FitResult:
-    """Train (or resume) one run until its epochs are done, early stopping, ``deadline`` or Ctrl-C."""
+    """Train (or resume) one run until its epochs are done, early stopping, ``deadline`` or Ctrl-C.
+
+    ``init_weights`` (``train --init``, checked against the model's shapes beforehand) replace the new
+    model's random ones; the optimiser and schedule start fresh. A resumed run ignores them."""
     t = config.train
     for name in ("lightning.pytorch", "lightning.fabric"):  # keep the console for our own lines
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -102,6 +106,8 @@ def fit(
     except (MisconfigurationException, ValueError, RuntimeError, ImportError) as exc:  # e.g. gpu on a CPU
         raise TunesmithError(f"cannot set up training: {str(exc).splitlines()[0]}") from None
     module, datamodule = _module_and_data(config, data)
+    if init_weights is not None and resume_from is None:
+        module.model.load_state_dict(init_weights, strict=True)
     datamodule.build(trainer.global_rank, trainer.world_size)
     datamodule.control = control
     control.probe = lambda: step_probe(config, module, data.representation.kind == "frames")
@@ -169,7 +175,8 @@ def _module_and_data(config: Config, data: PreparedData) -> tuple[L.LightningMod
         return module_and_data(config, data)
     if config.model.name in models.FRAME_REGISTRY:
         raise TunesmithError(f"model '{config.model.name}' reads frames, but {data.folder} holds tokens")
-    return TokenLM(config, data.representation.vocab_size), WindowData(config, data)
+    rep = data.representation
+    return TokenLM(config, rep.vocab_size, rep.char_counts()), WindowData(config, data)
 
 
 def _trainer(t: TrainConfig, run_dir: Path, hardware: Hardware, callbacks: list[Any], progress: bool) -> L.Trainer:

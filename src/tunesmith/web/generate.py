@@ -60,5 +60,5 @@ def compose(
 
     medium = media.of(loaded.representation)
     if settings.constrain and not medium.constrains:
-        raise TunesmithError("constrained sampling needs an abc-char model; untick 'constrain'")
+        raise TunesmithError("constrained sampling needs an ABC model; untick 'constrain'")
     medium.compose(loaded, settings, new_folder, on_stage, on_piece)

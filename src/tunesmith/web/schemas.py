@@ -59,7 +59,7 @@ class GenerateRequest(BaseModel):
     primer: str = Field("", max_length=MAX_PRIMER, description="Every tune starts with this, e.g. 'M:6/8\\nK:G\\n'.")
     max_length: int = Field(1000, ge=16, le=MAX_LENGTH, description="Cut tunes at this many characters.")
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="The same seed gives the same tunes; empty: random.")
-    constrain: bool = Field(False, description="Allow only valid ABC with whole bars (abc-char models).")
+    constrain: bool = Field(False, description="Allow only valid ABC with whole bars (ABC models).")
 
     @field_validator("primer")
     @classmethod

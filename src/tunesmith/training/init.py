@@ -1,0 +1,226 @@
+"""Models that move between corpora: a trained model's vocabulary for a new corpus, its weights for a new run.
+
+``prepare --vocab-from MODEL`` encodes a corpus with the representation a run or bundle was trained with
+(:func:`vocabulary_of`), so the model can be measured on it and fine-tuned on it. ``train --init MODEL``
+starts a new run from that model's weights with a fresh optimiser and schedule (:func:`starting_point`):
+the data must hold the model's own vocabulary, and every weight's name and shape must be the preset's,
+compared on PyTorch's meta device before a weight is read or a model built. The run keeps what it
+started from in ``init.json`` (the source, its step and a digest of the weights), which ``export``
+carries into the bundle's ``config.json``.
+
+A run folder or bundle named here is a stranger's: JSON and YAML go through the bounded readers, weights
+through :func:`tunesmith.bundle.load` (safetensors, or a checkpoint read with ``weights_only``); nothing is
+unpickled. Reading a vocabulary needs no torch, so ``prepare`` stays quick to start.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tunesmith.errors import TunesmithError
+from tunesmith.representations import FrameRepresentation, Representation, TokenRepresentation, from_json
+from tunesmith.untrusted import read_json
+
+if TYPE_CHECKING:  # torch loads only when weights are read
+    import torch
+
+    from tunesmith.config import Config
+    from tunesmith.data import PreparedData
+
+INIT_FILE = "init.json"  # in a run folder: what its weights started from
+MAX_INIT_BYTES = 64 * 1024  # a few names and numbers
+MAX_NAME = 4096  # characters of a path or digest copied from a source's own record
+MEDIUM_NAMES = {"abc": "an ABC", "midi": "a MIDI", "audio": "an audio"}
+MEDIUM_LABELS = {"abc": "ABC", "midi": "MIDI", "audio": "audio"}
+
+
+@dataclass
+class ModelSource:
+    """A run folder or bundle, and the representation its model reads."""
+
+    path: Path
+    kind: str  # "run" or "bundle"
+    representation: Representation
+
+
+@dataclass
+class Start:
+    """What a new run starts from: the weights, and the record ``init.json`` keeps of them."""
+
+    weights: dict[str, torch.Tensor]
+    record: dict[str, Any]
+
+
+def model_source(path: Path | str, option: str) -> ModelSource:
+    """A run or bundle told apart as :mod:`tunesmith.bundle` tells them (without importing torch), with its
+    representation read through the bounded JSON reader; anything else is one line naming ``option``."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise TunesmithError(f"{option} {path} does not exist (expected a run folder or a bundle)")
+    if (path / "model.safetensors").exists():
+        kind = "bundle"
+    elif (path / "config.yaml").exists() and (path / "checkpoints").is_dir():
+        kind = "run"
+    else:
+        raise TunesmithError(
+            f"{option} {path} is neither a run folder (config.yaml + checkpoints/) nor a bundle (model.safetensors)"
+        )
+    source = path / "representation.json"
+    try:
+        rep = from_json(read_json(source))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise TunesmithError(f"{source}: not a representation's state ({' '.join(str(exc).split())[:120]})") from None
+    if not isinstance(rep, (TokenRepresentation, FrameRepresentation)):
+        raise TunesmithError(f"{source}: '{rep.name}' is neither a token nor a frame representation")
+    return ModelSource(path, kind, rep)
+
+
+def vocabulary_of(path: Path | str) -> ModelSource:
+    """``prepare --vocab-from``: an ABC model's token representation, to encode a new corpus with."""
+    source = model_source(path, "--vocab-from")
+    rep = source.representation
+    if rep.medium != "abc" or not isinstance(rep, TokenRepresentation):
+        raise TunesmithError(
+            f"--vocab-from {source.path} is {MEDIUM_NAMES.get(rep.medium, rep.medium)} model ('{rep.name}'); "
+            "only an ABC model's vocabulary encodes ABC tunes"
+        )
+    return source
+
+
+def _size(rep: Representation) -> str:
+    if isinstance(rep, TokenRepresentation):
+        return f"{rep.vocab_size} symbols"
+    return f"{getattr(rep, 'frame_dim', '?')} values a frame"
+
+
+def check_data(source: ModelSource, data: PreparedData, option: str = "--init") -> None:
+    """The data must hold the model's own representation, state and all (its vocabulary), so every id means
+    to the new run what it meant to the model."""
+    rep, mine = source.representation, data.representation
+    if rep.medium != mine.medium:
+        raise TunesmithError(
+            f"{option} {source.path} is {MEDIUM_NAMES.get(rep.medium, rep.medium)} model ('{rep.name}') but "
+            f"{data.folder} holds {MEDIUM_LABELS.get(mine.medium, mine.medium)} data "
+            f"('{mine.name}'); a model is fine-tuned on music of its own medium"
+        )
+    if rep.to_json() != mine.to_json():
+        if rep.medium == "abc":
+            hint = f"prepare it with 'tunesmith prepare --vocab-from {source.path} --input YOUR_TUNES --out DIR'"
+        else:
+            hint = "prepare it with the representation settings the model was trained with"
+        raise TunesmithError(
+            f"{data.folder} was not prepared with the vocabulary of {option} {source.path} "
+            f"('{mine.name}' with {_size(mine)}, the model's '{rep.name}' with {_size(rep)}); {hint}"
+        )
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return f"({', '.join(map(str, shape))}{',' if len(shape) == 1 else ''})"
+
+
+def check_shapes(found: dict[str, tuple[int, ...]], wanted: dict[str, tuple[int, ...]], what: str, preset: str) -> None:
+    """Refuse, in one line, the first weight the model lacks, has extra, or holds in another shape than the
+    preset's model: torch's many-line account never reaches the user."""
+    for name in wanted:
+        if name not in found:
+            raise TunesmithError(
+                f"{what} does not fit preset {preset}: the preset's model has a weight {name!r:.80} that it lacks"
+            )
+    for name in found:
+        if name not in wanted:
+            raise TunesmithError(
+                f"{what} does not fit preset {preset}: its weight {name!r:.80} is not in the preset's model"
+            )
+    for name, shape in wanted.items():
+        if tuple(found[name]) != tuple(shape):
+            raise TunesmithError(
+                f"{what} does not fit preset {preset}: weight {name!r} is {_shape(found[name])} in the model "
+                f"but {_shape(shape)} in the preset's"
+            )
+
+
+def starting_point(path: Path | str, config: Config, data: PreparedData) -> Start:
+    """``train --init``: the model's weights for a new run of ``config`` on ``data``, and their record.
+
+    The medium and vocabulary are checked first, then every weight's name and shape (from the source's own
+    recipe, sized on the meta device) against the preset's; only then is a weight read, through
+    :func:`tunesmith.bundle.load`, which holds the file to that same recipe."""
+    from tunesmith.bundle import load, model_size, recipe
+    from tunesmith.models.size import expected_shapes
+    from tunesmith.training.checkpoint_io import checksum
+
+    source = model_source(path, "--init")
+    check_data(source, data)
+    found = recipe(source.path)[1]
+    wanted = expected_shapes(config.model.name, model_size(data.representation), config.model.hyper())
+    check_shapes(found, wanted, f"--init {source.path}", config.preset)
+    loaded = load(source.path, "best")
+    weights = {k: v.detach().clone() for k, v in loaded.model.state_dict().items()}
+    info = loaded.info
+    if source.kind == "run":
+        step, checkpoint, parent = info.get("global_step"), info.get("checkpoint"), read_record(source.path)
+    else:
+        trained = info.get("trained") if isinstance(info.get("trained"), dict) else {}
+        step, checkpoint, parent = trained.get("global_step"), trained.get("checkpoint"), info.get("initialised_from")
+    record: dict[str, Any] = {
+        "source": str(source.path.resolve()),
+        "kind": source.kind,
+        "checkpoint": checkpoint if isinstance(checkpoint, str) else None,
+        "global_step": step if isinstance(step, int) and not isinstance(step, bool) else None,
+        "preset": loaded.config.preset,
+        "representation": source.representation.name,
+        "weights": {"algorithm": "blake2b-256", "digest": checksum(weights)},
+    }
+    if isinstance(parent, dict):  # one generation back: what the source itself started from
+        record["source_started_from"] = _brief(parent)
+    return Start(weights, record)
+
+
+def _brief(parent: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a source's own record worth keeping, bounded: a stranger's bundle may say anything there."""
+    brief: dict[str, Any] = {}
+    for key in ("source", "kind"):
+        if isinstance(parent.get(key), str):
+            brief[key] = parent[key][:MAX_NAME]
+    if isinstance(parent.get("global_step"), int) and not isinstance(parent.get("global_step"), bool):
+        brief["global_step"] = parent["global_step"]
+    weights = parent.get("weights")
+    if isinstance(weights, dict) and all(isinstance(weights.get(k), str) for k in ("algorithm", "digest")):
+        brief["weights"] = {k: weights[k][:MAX_NAME] for k in ("algorithm", "digest")}
+    return brief
+
+
+def read_record(run: Path) -> dict[str, Any] | None:
+    """A run's ``init.json`` (None: it started from scratch, or the file is not one)."""
+    path = Path(run) / INIT_FILE
+    if not path.exists():
+        return None
+    try:
+        record = read_json(path, max_bytes=MAX_INIT_BYTES)
+    except TunesmithError:
+        return None
+    return record if isinstance(record.get("source"), str) else None
+
+
+def write_record(run: Path, record: dict[str, Any]) -> None:
+    (Path(run) / INIT_FILE).write_text(json.dumps(record, indent=2))
+
+
+def check_resume(run: Path, init: Path | str | None, has_checkpoint: bool) -> None:
+    """An existing run resumes only as it started: from the same ``--init`` (or none). A run that started from
+    a model and has a checkpoint resumes from that checkpoint, with or without ``--init`` repeated."""
+    recorded = read_record(run)
+    source = recorded["source"] if recorded else None
+    if init is not None and str(Path(init).expanduser().resolve()) != source:
+        was = f"from --init {source}" if source else "from scratch"
+        raise TunesmithError(
+            f"run {run} was started {was}; re-run the command it was started with to resume it, "
+            f"or choose a new --run folder for --init {init}"
+        )
+    if init is None and source is not None and not has_checkpoint:
+        raise TunesmithError(
+            f"run {run} was started from --init {source} and has no checkpoint yet; add --init {source}"
+        )
