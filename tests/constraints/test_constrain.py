@@ -56,7 +56,7 @@ def test_an_untrained_model_writes_only_well_formed_tunes(model, rep, temperatur
 
 
 def test_tunes_end_before_a_tight_limit_and_say_their_ending_was_forced(model, rep) -> None:
-    for limit in (12, 40, 90):
+    for limit in (26, 40, 90):  # 26: the shortest valid tune (see test_the_mask_never_empties)
         tunes = _tunes(model, rep, num=16, temperature=1.5, max_length=limit, seed=limit)
         reports = check_many([t for t, _ in tunes], [e for _, e in tunes])
         assert all(r.well_formed for r in reports), [r.to_json() for r in reports if not r.well_formed][:1]
@@ -80,7 +80,8 @@ def test_a_primer_starts_every_tune_and_must_be_valid(model, rep) -> None:
         ("X:1\nM:6/8\nK:G\n", "at character 1 ('X' after '') (the X: line is added"),
         ("K:G\nABc|", "at character 1 ('K'"),  # K: needs M: first
         ("M:7/5\nK:G\n", "at character 5 ('5'"),
-        ("M:6/8\nK:G\nABc def|\n  \n", "at character 22 ('\\n' after"),  # a line of spaces ends a tune
+        ("M:6/8\nK:G\nABc def|\n \n", "at character 21 ('\\n' after"),  # a line of spaces ends a tune
+        ("M:6/8\nK:G\nABc  def|", "at character 15 (' ' after"),  # one space between elements, as corpora have
     ]
     for bad, message in cases:
         with pytest.raises(TunesmithError, match=re.escape("--primer is not valid ABC " + message)):
@@ -88,7 +89,7 @@ def test_a_primer_starts_every_tune_and_must_be_valid(model, rep) -> None:
 
 
 def test_too_short_a_limit_and_other_representations_are_refused(model, rep) -> None:
-    with pytest.raises(TunesmithError, match="needs at least 12"):
+    with pytest.raises(TunesmithError, match="needs at least 26"):  # the floor of 4 bars and 12 notes
         generate(model, rep, SampleSettings(constrain=True, max_length=8))
     with pytest.raises(TunesmithError, match="--constrain needs an ABC model"):
         AbcConstraint(SimpleNamespace(name="midi-remi", medium="midi", unit="token"), "", 100)
@@ -98,7 +99,8 @@ def test_the_mask_never_empties(rep) -> None:
     """Drive the masks with random choices, budgets short and long: a way on always remains."""
     constraint = AbcConstraint(rep, "", 400)
     rng = np.random.default_rng(0)
-    for budget in (12, 20, 60, 150, MARGIN + 40):  # 12: "M:C\nK:C\nC8\n" and <end>
+    # 26: "M:C\nK:A\nCCCCCCCC|CC||C|C\n" and <end>, the generic floor of 12 notes in 4 bars
+    for budget in (26, 30, 60, 150, MARGIN + 40):
         batch = constraint.batch(24)
         active = np.arange(24)
         for step in range(budget):

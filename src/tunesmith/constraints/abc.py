@@ -1,398 +1,194 @@
 """An incremental ABC grammar: which characters may come next, and how to finish from here.
 
-The grammar covers the subset of ABC that the folk corpus uses and that abc2midi reads with no
-error, with bar lengths checked as the tune is written. It is what ``--constrain`` masks with.
+The grammar covers the ABC that real corpora use and that abc2midi reads with no error, with bar lengths
+checked as the tune is written, so that what ``--constrain`` masks with can only be a tune the validity
+check (:mod:`tunesmith.metrics.validity`) calls valid against the model's corpus profile.
 
-**Header** (the model never writes ``X:``; :func:`tunesmith.pipeline.sample.tune_text` adds it):
-lines ``F:value`` in any order; up to 12 text fields ``T C O A R N Z S B D H F W`` of printable
-characters but ``\\`` and ``%``, not starting ``|`` or ``:``; ``M:`` (required, once) is
-``C``, ``C|`` or ``n/d`` (n ≤ 12, d in 1, 2, 4, 8, 16, at most 4/1); ``L:`` (optional, once) ``1/1``
-… ``1/32``; ``Q:`` (optional, once) ``1/4=N`` style with N 40 to 220; ``K:`` (after ``M:``) is a
-tonic ``C`` … ``B`` with ``#``/``b`` and a mode (``m``, ``dor``, `` Minor`` …, at most seven sharps
-or flats) and ends the header. An ``R:`` may not begin with ``hornpipe``: abc2midi then swings
-every pair of notes and fails on pairs of unequal length.
+**Header** (the model never writes ``X:``; :func:`tunesmith.pipeline.sample.tune_text` adds it): the fields
+and values the corpus uses, each on at most as many lines as the corpus gives it; see
+:mod:`tunesmith.constraints.abc_header`. ``M:`` (required) comes before ``K:``, which ends the header.
 
-**Body**, element by element with spaces between, no blank lines (not even one of spaces), no
-comments or inline fields:
+**Body**, element by element, at most one space between them, no blank lines, no comments or inline fields;
+a line may end with ``\\`` (it goes on on the next one). The elements (:mod:`tunesmith.constraints.abc_notes`):
 
-- notes ``[^ ^^ _ __ =]letter[octave][length]`` from ``C,`` to ``b''``; rests ``z``; chords of
-  2 to 4 notes ``[ceg]`` with a length after ``]``; a note may carry, in this order, a slur
-  ``(``, grace notes ``{gag}`` (1 to 4) or one decoration ``~ . T u v``; slurs close with ``)``
-  and never nest. No chord symbols or annotations: in this corpus ``"4"`` is mostly fingering,
-  which abc2midi reads as a bad chord, and real chords make it fail on short final bars;
+- notes ``[^ ^^ _ __ =]letter[octave][length]`` from ``C,`` to ``b''``; rests ``z``; chords of 2 to 4 notes
+  ``[ceg]2`` or ``[c2e2g2]`` (one length for all). Before a note, in this order: a chord symbol (``"Am"``,
+  ``"D7"``, ``"G/B"``: a root, a name abc2midi knows, a bass; a space may follow), a slur ``(`` (two open at
+  most, one inside the other), grace notes ``{gag}`` (1 to 4, no longer than ``/4``) and up to two decorations
+  ``~ . T u v H``. Annotations ``"^Segno"`` ``">"`` (text abc2midi ignores) may stand between elements;
+  fingering ``"4"`` may not;
 - lengths ``2``, ``3/2``, ``/``, ``//``, ``/4``, ``n/``: multiples of a quarter of ``L:``;
-- triplets ``(3`` of three plain notes of the same written length; broken rhythm ``A>B`` /
-  ``A<B`` between two elements of the same written length (abc2midi insists); no ties (a tie
-  needs the same pitch after it, which would make the grammar remember every pitch);
-- bar lines ``|`` ``||`` ``|]`` ``|:`` ``:|`` ``::`` and endings ``|1`` ``|[1`` ``:|2`` ``:|[2``.
+- triplets ``(3`` of three notes of the same written length; broken rhythm ``A>B`` / ``A<B`` between two
+  elements of the same written length and the same length-changing decorations (abc2midi insists); ties
+  ``A2-A`` between notes of the same letter and octave (the second without an accidental), across spaces,
+  ``|``, line ends, slurs and chord symbols;
+- what abc2midi refuses is out, each rule where it applies: a decoration before grace notes or a slur, ``~``
+  after grace notes or on a tied note, ``~``/``T`` on a chord, a tie after ``.``, a chord symbol in free meter;
+- bar lines ``|`` ``||`` ``|]`` ``|:`` ``:|`` ``::`` and endings ``|1`` ``|[1`` ``[1`` ``:|2`` ``:|[2``, or
+  ``:|`` and then ``[2`` or ``|2``.
 
-**Bars** are counted exactly in *ticks*, a quarter of ``L:`` (all lengths above are whole ticks,
-so integer arithmetic is exact; a triplet counts twice its written length, a broken pair twice
-its written length). A note is allowed only if it fits in the bar; ``|`` only when the bar is
-full, empty (a line may begin with one), or a shorter first bar of a section (the pickup, ``P``);
-a section end (``||`` ``|]`` ``:|`` ``::``) when the bar is full or is ``P`` short of full; ``|:``
-needs its ``:|``, ``|1`` its ``:|2``. The tune may end (``<end>`` after a newline) when nothing is open and
-the bar is empty, full, ``P`` short, or the only bar of its section.
+**Bars** follow :mod:`tunesmith.constraints.abc_body`: counted exactly in ticks (a triplet counts twice its
+written length, a broken pair twice its written length); a bar is full, a pickup, or the short last bar of a
+section (``||`` ``:|`` ``|]``…: any bar with music may end one, as the validity check allows). In free meter
+(``M:none``) bars have no length.
 
-**Finishing**: :meth:`AbcGrammar.finish` names one character that moves any state towards an
-end (fill the bar with one note of the missing length, close what is open, newline). The
-number of such steps is the cheapest way out this grammar knows, so a sampler can forbid any
-character after which the tune could no longer end within ``--max-length``.
+**The end**: the tune may end (``<end>`` after a newline) when nothing is open, it has the corpus's floor of
+bars and notes (``profile.min_bars``/``min_notes``, at most :data:`FLOOR_NOTES`/:data:`FLOOR_BARS`: the way
+out must stay short), and, once a chord symbol was written, abc2midi's accompaniment is silent where the
+music stops. abc2midi plays chords in equal slots of the bar (``fzcz`` in 2/4: bass, rest, chord, rest) and
+fails ("Sustained notes beyond end of track") when the music stops inside a sounding slot: the short final
+bars of the grammar's old docstring. So the last bar is full, or it ends in a silent slot after a full bar (a
+short bar shifts the slots of the next one: abc2midi's slot timer runs on past its bar line).
+
+**Finishing**: :meth:`AbcGrammar.finish` names one character that moves any state towards an end (the
+cheapest meter and key, then a note ``C`` at a time up to the floor of notes, a bar line once the notes left go
+one to a bar, short bars closed with ``||`` up to the floor of bars, what is open closed, a newline). No way
+out is longer than :data:`~tunesmith.constraints.abc_words.WAY_OUT` characters (values that would make it
+longer are refused in the header, meters whose bars are too short for the floor in time too), so a sampler
+can forbid any character after which the tune could no longer end in time.
 
 States are plain tuples (hashable, cheap); a caller memoises them.
 """
 
 from __future__ import annotations
 
-import re
-from typing import NamedTuple
-
+from tunesmith.constraints.abc_body import BAR_PREFIXES, BAR_TOKENS, SECOND, START, Bar, BarGrammar
+from tunesmith.constraints.abc_header import HeaderGrammar
+from tunesmith.constraints.abc_notes import (
+    ACCIDENTALS,
+    ANNOTATIONS,
+    DECORATIONS,
+    LETTERS,
+    PRE0,
+    NoteGrammar,
+    case,
+    fixed,
+)
 from tunesmith.constraints.abc_words import (
-    TEMPO_WORDS,
-    UNIT_WORDS,
+    CHORD_NAMES,
+    WAY_OUT,
     Trie,
     bar_ticks,
-    key_words,
-    least_ticks,
+    gchord_pattern,
     length_for,
-    meter_words,
     ticks,
 )
+from tunesmith.metrics.abc_corpus import GENERIC, CorpusProfile
 
-TEXT_FIELDS = "TCOARNZSBDHFW"
-DECORATIONS = "~.Tuv"  # not H: abc2midi lengthens a fermata note, so its bar runs over
-LETTERS = "CDEFGABcdefgab"
-ACCIDENTALS = "^_="
-HORNPIPE = "hornpipe"
-MAX_TEXT_LINES = 12  # header text lines (99% of the corpus has fewer); more, and a model can wander
+# The way out of the body's first state, at most: what a tune writes later may lengthen it (a first ending,
+# two slurs, a chord symbol begun, a triplet's or chord's repeated lengths, a last bar filled for the
+# accompaniment), by less than BODY_SLACK (13 is the most an adversarial search found), and K: comes before it.
+BODY_SLACK = 20
+BODY_WAY_OUT = WAY_OUT - BODY_SLACK
+# The most of the corpus's floor of notes and bars the way out can write in BODY_WAY_OUT characters (a note is
+# a character, a bar line one or two: 32 notes in 8 bars of 4/4 take 42): a corpus with a higher floor gets
+# tunes at least this long (the folk corpus's floor is 19 notes in 4 bars).
+FLOOR_NOTES, FLOOR_BARS = 32, 8
 _NOTE_STARTS = ("CDEFGAB", "cdefgab", "^", "_", "=")  # letters of one case act alike
-_CHORD_OR_1 = ("1", "2", *_NOTE_STARTS)
-BAR_TOKENS = ("|", "||", "|]", "|:", "|1", "|[1", ":|", ":|2", ":|[2", "::")
-_BAR_PREFIXES = {t[:i] for t in BAR_TOKENS for i in range(1, len(t) + 1)}
-_LENGTH_PREFIX = re.compile(r"(?:[1-9][0-9]*)?(?:/(?:[24]|/)?)?")
 END = ""  # what finish() names when the tune may end here
-
-# Section kinds: how the current section began. abc2midi lets a :| go back to the start or a ||
-# only until the first :|; after it, every repeat needs its |: (so || after :| stays CLOSED).
-START, DOUBLE, OPEN, CLOSED, FINAL = range(5)
-# Note modes: what the written length must satisfy.
-FREE, DECO = ("free",), ("deco",)
+_CHORD_CLASSES = ('"', *sorted(set("#b/ABCDEFG" + "".join(CHORD_NAMES))))
 
 
-class Bar(NamedTuple):
-    """Where the body is, in ticks: meter ``E``, bar so far ``D``, pickup ``P`` of this section."""
+class AbcGrammar(HeaderGrammar, NoteGrammar, BarGrammar):
+    """Steps (``step``), ends (``accepting``) and a way out (``finish``) for ABC tunes, held to ``profile``
+    (None: :data:`~tunesmith.metrics.abc_corpus.GENERIC` and the word lists)."""
 
-    E: int
-    D: int
-    P: int
-    first: bool  # no bar line yet in this section
-    sect: int  # START, DOUBLE (after ||), OPEN (after |: or ::), CLOSED (after :|), FINAL (after |])
-    ending: int  # 0, or inside a first (1) or second (2) ending
-    slur: bool
-    has_note: bool
-
-    @property
-    def room(self) -> int:
-        return self.E - self.D
-
-    def closes_section(self) -> bool:
-        return self.D == self.E or (not self.first and self.P > 0 and self.D == self.E - self.P)
-
-    def may_end(self) -> bool:
-        return self.D == 0 or self.closes_section() or (self.first and self.D > 0)
-
-
-def _case(letter: str) -> str:
-    """Notes are remembered only as far as the grammar needs: their octave ('C' low, 'c' high)."""
-    return "C" if letter.isupper() else "c"
-
-
-class AbcGrammar:
-    """Steps (``step``), ends (``accepting``) and a way out (``finish``) for ABC tunes."""
-
-    def __init__(self, chars: list[str] | str):
+    def __init__(self, chars: list[str] | str, profile: CorpusProfile | None = None):
         vocab = set(chars)
-        usable = lambda words: [w for w in words if set(w) <= vocab]  # noqa: E731
         self.vocab = vocab
-        self.text_chars = frozenset(c for c in vocab if c.isprintable() and c not in "\\%")
-        self._text_group = "".join(sorted(self.text_chars - {"|", ":"}))
-        self.meters = usable(meter_words())
-        self.units = usable(UNIT_WORDS)
-        self.tries = {"Q": Trie(usable(TEMPO_WORDS)), "K": Trie(usable(key_words()))}
-        self._meter_tries: dict[str | None, Trie] = {}
-        self._unit_tries: dict[str | None, Trie] = {}
+        floors = profile or GENERIC
+        self.floor_notes = max(1, min(floors.min_notes, FLOOR_NOTES))
+        self.floor_bars = max(1, min(floors.min_bars, FLOOR_BARS))
+        self.chords = Trie([n for n in CHORD_NAMES if set(n) <= vocab])
+        self._annotation = "".join(sorted(c for c in vocab if c.isprintable() and c not in '"%\\;'))  # ";" splits one
+        self._opens = "".join(c for c in ANNOTATIONS if c in vocab)  # what an annotation may begin with
         self._commits: dict[tuple, tuple | None] = {}
-        self.start = ("H", (None, None, False, 0))  # header so far: meter, unit, tempo given, lines
+        self._costs: dict[tuple, int | None] = {}
+        self._setup_header(vocab, profile)
+        self._make_text_classes(vocab)
+        if self._rest(None, None, False) is None:
+            raise ValueError("no meter in the corpus profile leaves a way out of the body in time")
 
-    def _meter_trie(self, unit: str | None) -> Trie:
-        if unit not in self._meter_tries:
-            self._meter_tries[unit] = Trie([m for m in self.meters if bar_ticks(m, unit)])
-        return self._meter_tries[unit]
+    # -- the body's start and its price, for the header -------------------------------------------------------
 
-    def _unit_trie(self, meter: str | None) -> Trie:
-        if meter not in self._unit_tries:
-            self._unit_tries[meter] = Trie([u for u in self.units if meter is None or bar_ticks(meter, u)])
-        return self._unit_tries[meter]
+    def _body_start(self, meter: str | None, unit: str | None) -> tuple:
+        assert meter is not None
+        bar = Bar(bar_ticks(meter, unit) or 0, 0, True, START, 0, 0, False, "", False, 0, 0, True, "", True, 0)
+        return ("B", bar._replace(pattern=gchord_pattern(meter)), True)
 
-    def _value_trie(self, field: str, head: tuple) -> Trie:
-        meter, unit, _, _ = head
-        if field == "M":
-            return self._meter_trie(unit)
-        if field == "L":
-            return self._unit_trie(meter)
-        return self.tries[field]
+    def _body_cost(self, meter: str, unit: str | None) -> int | None:
+        """Characters from the first line of the body to the end, or None if more than the way out allows."""
+        if (meter, unit) not in self._costs:
+            state, n = self._body_start(meter, unit), 0
+            while n <= WAY_OUT:
+                jump = self.finish_jump(state)
+                if jump is None:
+                    c = self.finish(state)
+                    if c == END:
+                        break
+                    jump = (1, self.step(state, c))
+                assert jump[1] is not None, f"the way out is broken at {state}"
+                n, state = n + jump[0], jump[1]
+            self._costs[(meter, unit)] = n if n <= BODY_WAY_OUT else None
+        return self._costs[(meter, unit)]
 
-    def _header(self, state: tuple, c: str) -> tuple | None:
-        head = state[1]
-        meter, unit, tempo, lines = head
-        ok = (
-            (c in TEXT_FIELDS and lines < MAX_TEXT_LINES)
-            or (c == "M" and meter is None)
-            or (c == "L" and unit is None)
-            or (c == "Q" and not tempo)
-            or (c == "K" and meter is not None)
-        )
-        return ("F", head, c) if ok else None
-
-    def _field(self, state: tuple, c: str) -> tuple | None:
-        _, head, name = state
-        if c != ":":
-            return None
-        if name in TEXT_FIELDS:
-            return ("T", head, 0 if name == "R" else -1, False)
-        return ("V", head, name, "") if self._value_trie(name, head).follow.get("") else None
-
-    def _text(self, state: tuple, c: str) -> tuple | None:
-        _, head, matched, begun = state  # matched: letters of "hornpipe" an R: began with (-1: not R)
-        if c == "\n":
-            return ("H", head[:3] + (head[3] + 1,))
-        if c not in self.text_chars or (c in "|:" and not begun):
-            return None  # "D:|" and "F::" look to abc2midi like repeat signs
-        if matched < 0 or (matched == 0 and c == " "):  # abc2midi skips spaces before the rhythm name
-            return ("T", head, matched, True)
-        if c != HORNPIPE[matched] and not (matched == 0 and c == "H"):
-            return ("T", head, -1, True)
-        return ("T", head, matched + 1, True) if matched + 1 < len(HORNPIPE) else None
-
-    def _value(self, state: tuple, c: str) -> tuple | None:
-        _, head, name, prefix = state
-        trie = self._value_trie(name, head)
-        if c != "\n":
-            return ("V", head, name, prefix + c) if c in trie.follow.get(prefix, "") else None
-        if prefix not in trie.words:
-            return None
-        meter, unit, tempo, lines = head
-        if name == "K":
-            bar = bar_ticks(meter, unit)
-            return ("B", Bar(bar, 0, 0, True, START, 0, False, False), True)
-        if name == "M":
-            return ("H", (prefix, unit, tempo, lines + 1))
-        if name == "L":
-            return ("H", (meter, prefix, tempo, lines + 1))
-        return ("H", (meter, unit, True, lines + 1))
+    # -- between elements -------------------------------------------------------------------------------------
 
     def _boundary(self, state: tuple, c: str) -> tuple | None:
-        _, x, ls = state  # ls: True at a line start, None after spaces there, else False
+        """``ls``: True at a line start (``c`` after a ``\\`` line), ``lead`` after a space there, False after an
+        element, ``" "`` after a space, ``\\`` after a backslash (only a newline may follow)."""
+        _, x, ls = state
         if c == "\n":
-            return None if ls is not False else ("B", x, True)
-        if x.sect == FINAL:
+            if ls == "\\":
+                return ("B", x, "c")
+            return ("B", x, True) if ls is False or ls == " " else None
+        if ls == "\\":
             return None
         if c == " ":
-            return ("B", x, False if ls is False else None)  # spaces alone do not make a line
+            if ls is True or ls == "c":
+                return ("B", x, "lead")
+            return ("B", x, " ") if ls is False else None  # one space: spaces alone make no line
+        if c in "`\\":
+            return ("B", x, False if c == "`" else c) if ls is False or (c == "\\" and ls == " ") else None
         if c == ")":
-            return ("B", x._replace(slur=False), False) if x.slur else None
-        if c in "|:":
-            ok = any(self._bar_effect(x, t) for t in BAR_TOKENS if t.startswith(c))
-            return ("X", x, c) if ok else None
-        if x.D >= x.E:
+            return ("B", x._replace(slur=x.slur - 1), False) if x.slur else None
+        line = ls is True or ls in ("c", "lead")
+        if c in "|:" or (c == "[" and (x.ending == SECOND or (line and self._bar_effect(x, "[1", line)))):
+            return (
+                ("X", x, c, line) if any(self._bar_effect(x, t, line) for t in BAR_TOKENS if t.startswith(c)) else None
+            )
+        if x.ending == SECOND:
+            return None  # a second ending's mark comes first
+        if c == '"':  # a chord symbol where a note fits, an annotation anywhere
+            return ("Q", x, "", None, None) if (x.room > 0 and x.E) or self._opens else None
+        if x.E and x.D >= x.E:
             return None  # the bar is full: only a bar line, space, newline or ) may come
-        return self._element(x, c, 0, ls)
-
-    def _element(self, x: Bar, c: str, stage: int, ls: bool = False) -> tuple | None:
-        """The start of a note, rest or chord, after ``stage`` prefixes: 1 ``(``, 2 ``{grace}``, 3 ``~``.
-
-        abc2midi stretches or splits decorated notes, so after a decoration or grace notes only a
-        plain note may come, and a decorated note takes no broken rhythm (``DECO``).
-        """
-        if c == "(" and stage == 0:
-            return ("P", x, 1) if not x.slur or x.room >= 2 else None
-        if c == "{" and stage < 2:
-            return ("G", x, 0, "")
-        if c in DECORATIONS and stage < 2:
-            return ("P", x, 3)
-        mode = DECO if stage == 3 else FREE
-        if c in ACCIDENTALS:
-            return ("A", x, c, mode)
-        if c in LETTERS:
-            return ("N", x, _case(c), "", mode, ls is True and stage == 0)
-        if c == "z" and stage < 2:
-            return ("N", x, "z", "", FREE, ls is True and stage == 0)
-        if c == "[" and stage < 2:
-            return ("C", x, 0, "")
-        return None
-
-    def _prefix(self, state: tuple, c: str) -> tuple | None:
-        _, x, stage = state
-        if stage == 1:  # just after "(": a triplet, or a slur over what follows
-            if c == "3":
-                return ("U", x, 3, None) if x.room >= 2 else None
-            return None if x.slur else self._element(x._replace(slur=True), c, 1)
-        return self._element(x, c, stage)
-
-    def _inner(self, state: tuple, c: str, close: str, least: int, most: int) -> tuple | None:
-        """Inside a chord ``[..]`` or grace group ``{..}``: ``count`` plain notes begun, no lengths.
-
-        ``note`` is the one being written: '' (none yet), an accidental, or a letter and octave marks.
-        """
-        kind, x, count, note = state
-        pending = note != "" and note[0] in ACCIDENTALS
-        if c == close:
-            return (x, count) if count >= least and not pending else None
-        if c in ACCIDENTALS:
-            if note in ("^", "_") and c == note:
-                return (kind, x, count, note + c)
-            return (kind, x, count + 1, c) if not pending and count < most else None
-        if c in LETTERS:
-            if pending:
-                return (kind, x, count, _case(c))
-            return (kind, x, count + 1, _case(c)) if count < most else None
-        if c in ",'" and note[:1].isalpha() and self._octave_ok(note, c):
-            return (kind, x, count, note + c)
-        return None
-
-    def _group(self, state: tuple, c: str) -> tuple | None:
-        """A chord (2 to 4 notes, then its length) or grace notes (1 to 4, then the note they grace)."""
-        chord = state[0] == "C"
-        out = self._inner(state, c, "]" if chord else "}", 2 if chord else 1, 4)
-        if out is None or len(out) == 4:
-            return out
-        return ("N", out[0], "]", "", FREE, False) if chord else ("P", out[0], 2)
-
-    @staticmethod
-    def _octave_ok(pitch: str, c: str) -> bool:
-        if c == ",":
-            return pitch[0].isupper() and "," not in pitch
-        return pitch[0].islower() and pitch.count("'") < 2
-
-    def _accidental(self, state: tuple, c: str) -> tuple | None:
-        _, x, acc, mode = state
-        if acc in ("^", "_") and c == acc:
-            return ("A", x, acc + c, mode)
-        return ("N", x, _case(c), "", mode, False) if c in LETTERS else None
-
-    def _member(self, state: tuple, c: str) -> tuple | None:
-        """A triplet's next note (``U``: ``left`` to go, ``length`` once the first is written) or the
-        second element of a broken pair (``W``), which must repeat the first one's written length."""
-        if state[0] == "U":
-            _, x, left, length = state
-            mode = ("tup", left, length)
-        else:
-            _, x, length = state
-            mode = ("brk", length)
-        if c in ACCIDENTALS:
-            return ("A", x, c, mode)
-        if c == "z" and state[0] == "W":
-            return ("N", x, "z", "", mode, False)
-        return ("N", x, _case(c), "", mode, False) if c in LETTERS else None
-
-    def _commit(self, x: Bar, pitch: str, length: str, mode: tuple) -> tuple | None:
-        """The state after a note, rest or chord of ``length`` is complete; None if it does not fit."""
-        key = (x, pitch, length, mode)
-        if key not in self._commits:
-            self._commits[key] = self._commit_new(x, pitch, length, mode)
-        return self._commits[key]
-
-    def _commit_new(self, x: Bar, pitch: str, length: str, mode: tuple) -> tuple | None:
-        v = ticks(length)
-        sounding = x.has_note or pitch != "z"
-        if mode[0] == "tup":
-            _, left, first = mode
-            if first is None:
-                if 2 * v > x.room:
-                    return None
-                x = Bar(x.E, x.D + 2 * v, x.P, x.first, x.sect, x.ending, x.slur, True)
-            elif length != first:
-                return None
-            return ("U", x, left - 1, first or length) if left > 1 else ("B", x, False)
-        if mode[0] == "brk" and length != mode[1]:
-            return None
-        if v > x.room:
-            return None
-        return ("B", Bar(x.E, x.D + v, x.P, x.first, x.sect, x.ending, x.slur, sounding), False)
-
-    def _note(self, state: tuple, c: str) -> tuple | None:
-        _, x, pitch, length, mode, line_letter = state
-        if c in ",'":
-            if length or pitch[0] not in LETTERS or not self._octave_ok(pitch, c):
-                return None
-            return ("N", x, pitch + c, length, mode, False)
-        if c.isdigit() or c == "/":
-            longer = length + c
-            if not _LENGTH_PREFIX.fullmatch(longer):
-                return None
-            if mode[0] in ("brk", "tup") and mode[-1] is not None:
-                return ("N", x, pitch, longer, mode, False) if mode[-1].startswith(longer) else None
-            factor = 2 if mode[0] == "tup" else 1
-            return ("N", x, pitch, longer, mode, False) if least_ticks(longer) * factor <= x.room else None
-        after = self._commit(x, pitch, length, mode)
-        if after is None:
-            return None
-        if c in "<>":
-            y = after[1]
-            return ("W", y, length) if mode is FREE and ticks(length) <= y.room else None
-        if c == ":" and line_letter and not length:
-            return None  # "A:" at the start of a line reads as a header field
-        return self.step(after, c)
-
-    def _bar_effect(self, x: Bar, token: str) -> Bar | None:
-        """The bar state after ``token`` closes the current bar, or None if the bar rules forbid it."""
-        full = x.D == x.E
-        if token == "|" and x.D == 0:
-            return x  # a bar line with nothing before it, as Essen's lines begin: "| F2F2G2 |"
-        if token in ("|", "|1", "|[1"):
-            if x.D == 0 or not (full or x.first) or (token != "|" and (x.ending != 0 or x.sect == CLOSED)):
-                return None  # abc2midi wants a |: before an ending that follows a :|
-            pickup = x.D if x.first and not full else x.P
-            return Bar(x.E, 0, pickup, False, x.sect, 1 if token != "|" else x.ending, x.slur, x.has_note)
-        if token == "|:" and x.D == 0:
-            ok = x.first and x.sect in (START, DOUBLE, CLOSED) and x.ending == 0
-            return x._replace(sect=OPEN) if ok else None
-        if x.D == 0 or not x.closes_section():
-            return None
-        if token in ("||", "|]", "|:"):
-            if x.sect == OPEN or x.ending == 1 or (token == "|]" and (x.slur or not x.has_note)):
-                return None
-            sect = {"||": CLOSED if x.sect == CLOSED else DOUBLE, "|]": FINAL, "|:": OPEN}[token]
-            return Bar(x.E, 0, 0, True, sect, 0, x.slur, x.has_note)
-        if x.ending == 2 or (x.sect == CLOSED and x.ending != 1):
-            return None  # a :| needs a |: or a start of part to go back to
-        if token in (":|2", ":|[2"):
-            return x._replace(D=0, first=False, sect=CLOSED, ending=2) if x.ending == 1 else None
-        if x.ending == 1:
-            return None  # a first ending's :| leads into a second ending
-        return Bar(x.E, 0, 0, True, OPEN if token == "::" else CLOSED, 0, x.slur, x.has_note)
+        return self._element(x, c, PRE0, None, ls is True or ls == "c")
 
     def _bar(self, state: tuple, c: str) -> tuple | None:
-        _, x, token = state
+        _, x, token, line = state
         longer = token + c
-        if longer in _BAR_PREFIXES:
+        if longer in BAR_PREFIXES:
             done = [t for t in BAR_TOKENS if t.startswith(longer)]
-            if any(self._bar_effect(x, t) for t in done) or (c == "[" and self._bar_effect(x, token)):
-                return ("X", x, longer)
+            chord = c == "[" and (y := self._bar_effect(x, token, line)) and self._element(y, "[", PRE0, None)
+            if any(self._bar_effect(x, t, line) for t in done) or chord:
+                return ("X", x, longer, line)
             return None
-        if token.endswith("["):  # "|[" then a chord, not an ending
-            y = self._bar_effect(x, token[:-1])
-            chord = y and self._boundary(("B", y, False), "[")
-            return chord and self.step(chord, c)
-        y = self._bar_effect(x, token) if token in BAR_TOKENS else None
+        if token.endswith("["):  # "|[" or "[" then a chord, not an ending
+            y = self._bar_effect(x, token[:-1], line) if token != "[" else x
+            chord = self._element(y, "[", PRE0, None) if y and y.ending != SECOND else None
+            return self.step(chord, c) if chord else None
+        y = self._bar_effect(x, token, line) if token in BAR_TOKENS else None
         return self.step(("B", y, False), c) if y else None
 
-    # State kinds (the first item of a state): H header line start, F after a field letter, T text,
-    # V a value from a word list, B between elements, P after ( ~ or {grace}, G/C inside grace notes or a
-    # chord, A after an accidental, U/W a triplet's next note or a broken pair's second element, N a note
-    # being written (octave class, length so far, mode), X a bar line being written.
-    _STEPS = {"H": _header, "F": _field, "T": _text, "V": _value, "B": _boundary, "P": _prefix}
-    _STEPS |= {"G": _group, "C": _group, "A": _accidental, "U": _member, "W": _member, "N": _note, "X": _bar}
+    # State kinds (the first item of a state): H header line start, F after a field letter, T text, V a value
+    # from a list, Y an R: of words; B between elements, P after a note's prefixes, Q inside quotes, G/C inside
+    # grace notes or a chord, A after an accidental, U/W a triplet's next note or a broken pair's second
+    # element, N a note being written (pitch, length so far, mode, flags), X a bar line being written.
+    _STEPS = {"H": HeaderGrammar._header, "F": HeaderGrammar._field, "T": HeaderGrammar._text}
+    _STEPS |= {"V": HeaderGrammar._value, "Y": HeaderGrammar._rhythm, "B": _boundary, "P": NoteGrammar._prefix}
+    _STEPS |= {"Q": NoteGrammar._quoted, "G": NoteGrammar._inner, "C": NoteGrammar._inner, "A": NoteGrammar._accidental}
+    _STEPS |= {"U": NoteGrammar._member, "W": NoteGrammar._member, "N": NoteGrammar._writing, "X": _bar}
 
     def step(self, state: tuple, c: str) -> tuple | None:
         """The state after character ``c``, or None if ``c`` may not come next."""
@@ -403,13 +199,13 @@ class AbcGrammar:
         exactly as they would in ``after``, the state once it is complete (None: it may not end here).
         Lets a caller reuse ``after``'s work instead of trying every character again."""
         if state[0] == "N":
-            _, x, pitch, length, mode, line_letter = state
-            own = "0123456789/,'<>" + (":" if line_letter and not length else "")
-            return self._commit(x, pitch, length, mode), own
+            _, x, pitch, length, mode, line_letter, flags = state
+            own = "0123456789/,'<>-)" + (":" if line_letter and not length else "")
+            return self._commit(x, pitch, length, mode, "H" in flags), own
         if state[0] == "X" and not state[2].endswith("["):
-            _, x, token = state
-            own = "".join(c for c in "|]:12[" if token + c in _BAR_PREFIXES)
-            y = self._bar_effect(x, token) if token in BAR_TOKENS else None
+            _, x, token, line = state
+            own = "".join(c for c in "|]:12[" if token + c in BAR_PREFIXES)
+            y = self._bar_effect(x, token, line) if token in BAR_TOKENS else None
             return (("B", y, False) if y else None), own
         return None
 
@@ -417,67 +213,80 @@ class AbcGrammar:
         """A key on which alone it depends which of :meth:`classes` are legal in ``state`` (None: on
         the whole state). Notes and the gaps between them are most states; many share a key."""
         kind, x = state[0], state[1]
+        if kind in "HFTVY":
+            return self._header_key(state)
         if kind == "N":
-            return ("N", *state[2:], x.room)
+            _, _, pitch, length, mode, line_letter, flags = state
+            shape = pitch if x.tie or pitch[0] not in LETTERS else case(pitch) + pitch[1:]
+            return ("N", shape, length, mode, line_letter, flags, x.room, x.tie, x.slur > 0)
         if kind == "B":
-            bars = [any(self._bar_effect(x, t) for t in BAR_TOKENS if t.startswith(c)) for c in "|:"]
-            return ("B", state[2], x.sect == FINAL, x.slur, x.D < x.E, x.room >= 2, *bars)
+            line = state[2] is True or state[2] in ("c", "lead")
+            key = (state[2], x.ending == SECOND, x.slur, x.tie, x.E > 0, x.room > 0, x.room >= 2)
+            key += self._bars_open(x, line)
+            return ("B", *key)
         if kind == "P":
-            return ("P", state[2], x.slur, x.room >= 2)
-        if kind in "ACGUWT":  # none of these looks at the bar (or, for T, the header so far)
-            return (kind, *state[2:])
-        if kind == "V":
-            return ("V", *state[2:], x[0], x[1])  # x is the header so far: meter and unit pick the words
-        if kind == "H":
-            return ("H", x[0] is None, x[1] is None, x[2], x[3] < MAX_TEXT_LINES)
+            ctx = state[3] and (state[3][0], state[3][2] if state[3][0] == "brk" else "")
+            return ("P", state[2], ctx, x.slur, x.tie, x.room >= 2)
+        if kind == "Q":
+            return ("Q", state[2], state[3] is None, self._chord_ok(x, state[3], state[4]))
+        if kind in "UW":
+            return (kind, x.slur, x.tie, x.E > 0, *state[3:])
+        if kind == "C":
+            return ("C", *state[2:4], state[5], x.room)
+        if kind in "AG":
+            return (kind, *state[2:4])
         return None
 
     def classes(self, state: tuple) -> tuple[str, ...]:
-        """Groups of characters that lead to the same state; a character in no group is refused."""
+        """Groups of characters that act alike (the same legality, the same way out after them); a character
+        in no group is refused."""
         kind = state[0]
+        if kind in "HFTVY":
+            return self._header_classes(state)
+        starts = _NOTE_STARTS if not state[1].tie else (*LETTERS, *ACCIDENTALS)
         if kind == "B":
-            return ("\n", " ", ")", "|", ":", "z", "[", "(", "{", DECORATIONS, *_NOTE_STARTS)
+            return ("\n", " ", ")", "|", ":", "z", "[", "(", "{", "~", DECORATIONS[1:], '"', "`", "\\", *starts)
+        if kind in "UW":
+            return ('"', ")", " ", "z", "(", "{", *DECORATIONS, *starts)
         if kind == "N" or kind == "X":
-            return tuple(self.delegate(state)[1]) if state[0] == "N" or not state[2].endswith("[") else _CHORD_OR_1
-        if kind == "T":
-            return (self._text_group, "|", ":", "\n") if state[2] < 0 else (*self._text_group, "|", ":", "\n")
-        if kind == "H":
-            return tuple(TEXT_FIELDS + "MLQK")
-        if kind == "F":
-            return (":",)
-        if kind == "V":
-            return (*self._value_trie(state[2], state[1]).follow.get(state[3], ""), "\n")
-        return ("z", "[", "3", "{", DECORATIONS, ",", "'", "]", "}", *_NOTE_STARTS)
+            return tuple(self.delegate(state)[1]) if state[0] == "N" or not state[2].endswith("[") else (*"12", *starts)
+        if kind == "P":
+            return ('"', " ", "z", "[", "3", "(", "{", *DECORATIONS, *starts)
+        if kind == "Q":
+            if not state[2]:
+                return ("ABCDEFG", ANNOTATIONS)
+            return ('"', " ", self._annotation.replace(" ", "")) if state[2][0] in ANNOTATIONS else _CHORD_CLASSES
+        return ("]", "}", ",", "'", "/", *"0123456789", *starts)
 
-    @staticmethod
-    def accepting(state: tuple) -> bool:
-        """May the tune end (``<end>``) here?"""
-        if state[0] != "B" or not state[2]:
-            return False
-        x = state[1]
-        return x.has_note and x.sect != OPEN and x.ending != 1 and not x.slur and x.may_end()
+    # -- the way out ------------------------------------------------------------------------------------------
 
     def finish(self, state: tuple) -> str:
         """One character on the way to an end (END if the tune may end here)."""
         kind = state[0]
-        if kind == "H":
-            return "K" if state[1][0] is not None else "M"
-        if kind == "F":
-            return ":"
-        if kind == "T":
-            return "\n"
-        if kind == "V":
-            _, head, name, prefix = state
-            trie = self._value_trie(name, head)
-            return "\n" if prefix in trie.words else trie.shortest[prefix]
+        if kind in "HFTVY":
+            return self._finish_header(state)
         if kind == "B":
             return self._finish_boundary(state)
-        if kind == "P" and state[2] == 1 and state[1].slur:
-            return "3"  # inside a slur, "(" can only begin a triplet
+        x = state[1]
+        if kind == "P" and state[2][1] == 1 and x.slur >= 2:
+            return "3"  # inside two slurs, "(" can only begin a triplet
+        if kind in ("P", "U", "W"):
+            ctx = state[3] if kind == "P" else ("brk", *state[2:4]) if kind == "W" else None
+            deco = state[2][3] if kind == "P" else ""
+            missing = [m for m in ctx[2] if m not in deco] if ctx and ctx[0] == "brk" else []
+            if missing:
+                return missing[0]  # the first element's "." or "H"
         if kind in ("P", "A", "U", "W"):
-            return "C"
+            return x.tie[0] if x.tie else "C"
+        if kind == "Q":
+            return self._finish_quoted(state)
         if kind in ("C", "G"):
-            _, _, count, note = state
+            count, note = state[2], state[3]
+            length = note[len(note.rstrip("0123456789/")) :]
+            if kind == "C" and note[:1].isalpha() and state[5] is not None and length != state[5]:
+                return state[5][len(length)]  # the first note's length again
+            if kind == "C" and note[:1].isalpha() and length and ticks(length) > x.room:
+                return "4" if length.endswith("/") else "/"
             if kind == "C" and count < 2:
                 return "E" if count == 1 and note[:1].isalpha() else "C"
             return ("]" if kind == "C" else "}") if count and note[:1].isalpha() else "C"
@@ -485,33 +294,22 @@ class AbcGrammar:
             return self._finish_note(state)
         return self._finish_bar(state)
 
-    def _finish_boundary(self, state: tuple) -> str:
-        _, x, ls = state
-        if self.accepting(state):
-            return END
-        if x.sect == FINAL:
-            return "\n"
-        if x.slur:
-            return ")"
-        repeat_open = x.sect == OPEN or x.ending == 1
-        if x.has_note and not repeat_open and x.may_end() and ls is False:
-            return "\n"  # (a line of one space may not end: it would read as a blank line)
-        if repeat_open and x.D > 0 and x.closes_section():
-            return ":"
-        if x.D < x.E:
-            return "C"
-        return "|"
+    def _finish_quoted(self, state: tuple) -> str:
+        text = state[2]
+        if not text:
+            return "C" if self._chord_ok(state[1], state[3], state[4]) else self._opens[0]
+        if text[0] in ANNOTATIONS or self._chord_done(text):
+            return '"'
+        name, slash, _ = self._chord_parts(text)
+        return "C" if slash else self.chords.shortest[name]
 
-    @staticmethod
-    def _length_step(x: Bar, length: str, mode: tuple) -> str | None:
+    def _length_step(self, x: Bar, length: str, mode: tuple) -> str | None:
         """The next length character on the way out, or None to complete the note as it is."""
-        if mode[0] in ("brk", "tup") and mode[-1] is not None:
-            return mode[-1][len(length)] if length != mode[-1] else None
+        again = fixed(mode)
+        if again is not None:
+            return again[len(length)] if length != again else None
         factor = 2 if mode[0] == "tup" else 1
-        want = x.room // factor
-        if not x.first and x.P > 0 and x.E - x.P - x.D > 0 and factor == 1:
-            want = x.E - x.P - x.D  # end the part where the pickup leaves off
-        target = length_for(want)
+        target = length_for(self._length_target(x, factor))
         if target.startswith(length) and target != length:
             return target[len(length)]
         if ticks(length) * factor > x.room:
@@ -519,31 +317,34 @@ class AbcGrammar:
         return None
 
     def _finish_note(self, state: tuple) -> str:
-        _, x, pitch, length, mode, line_letter = state
-        c = self._length_step(x, length, mode)
+        _, x, pitch, length, mode, line_letter, flags = state
+        if x.tie and pitch != x.tie:
+            return x.tie[len(pitch)]  # the tied note's octave marks
+        c = None if "s" in flags else self._length_step(x, length, mode)
         if c is not None:
             return c
-        c = self.finish(self._commit(x, pitch, length, mode))
+        c = self.finish(self._commit(x, pitch, length, mode, "H" in flags))
         return " " if c == ":" and line_letter and not length else c  # "A:" would read as a field
 
     def finish_jump(self, state: tuple) -> tuple[int, tuple] | None:
         """A shortcut through :meth:`finish` for a note being written: ``(k, after)`` such that the
-        way out from ``state`` is ``k`` characters longer than the way out from ``after``."""
-        if state[0] != "N":
+        way out from ``state`` is ``k`` characters longer than the way out from ``after`` (its length written in
+        one step; a caller counts steps too, so a note with none to write is no jump)."""
+        if state[0] != "N" or (state[1].tie and state[2] != state[1].tie):
             return None
-        _, x, pitch, length, mode, line_letter = state
+        _, x, pitch, length, mode, line_letter, flags = state
         k = 0
-        while (c := self._length_step(x, length, mode)) is not None:
+        while "s" not in flags and (c := self._length_step(x, length, mode)) is not None:
             length, k = length + c, k + 1
-        after = self._commit(x, pitch, length, mode)
-        if k == 0 and line_letter and not length and self.finish(after) == ":":
-            k = 1  # the space _finish_note puts first; a space changes no later step
-        return k, after
+        if k == 0:
+            return None  # nothing to skip: the note's way out is the next state's, one step a character
+        return k, self._commit(x, pitch, length, mode, "H" in flags)
 
     def _finish_bar(self, state: tuple) -> str:
-        _, x, token = state
-        valid = [t for t in BAR_TOKENS if t.startswith(token) and self._bar_effect(x, t)]
-        if token not in valid:
-            return min(valid, key=len)[len(token)] if valid else "C"  # "C": "|[" began a chord
-        c = self.finish(("B", self._bar_effect(x, token), False))
-        return " " if (token + c) in _BAR_PREFIXES else c
+        _, x, token, line = state
+        valid = [t for t in BAR_TOKENS if t.startswith(token) and self._bar_effect(x, t, line)]
+        longer = [t for t in valid if t != token]
+        if token not in valid or (token == ":|" and x.ending == 1 and longer):  # ":|2" rather than ":| [2"
+            return min(longer, key=len)[len(token)] if longer else "C"  # "C": "|[" began a chord
+        c = self.finish(("B", self._bar_effect(x, token, line), False))
+        return " " if (token + c) in BAR_PREFIXES else c

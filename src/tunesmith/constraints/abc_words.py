@@ -10,19 +10,39 @@ from fractions import Fraction
 
 from tunesmith.abc_text import default_unit, key_fifths, parse_meter
 
+WAY_OUT = 64  # the longest way out of any state, in characters: MARGIN of tunesmith.constraints
+
 
 class Trie:
-    """Prefixes of a finite set of words: what may follow, and the shortest way to finish."""
+    """Prefixes of a finite set of words: what may follow, and the cheapest way to finish.
 
-    def __init__(self, words: list[str]):
+    ``cost`` prices a whole word (its length by default); ``shortest[prefix]`` is the next character
+    towards the cheapest word with that prefix and ``best[prefix]`` that word's cost."""
+
+    def __init__(self, words: list[str], cost: dict[str, int] | None = None):
         self.words = frozenset(words)
-        self.follow: dict[str, str] = {}
-        self.shortest: dict[str, str] = {}
-        for word in sorted(words, key=len, reverse=True):  # shorter words overwrite: shortest wins
-            for i in range(len(word)):
-                self.follow[word[:i]] = self.follow.get(word[:i], "") + word[i]
-                self.shortest[word[:i]] = word[i]
-        self.follow = {k: "".join(sorted(set(v))) for k, v in self.follow.items()}
+        self.price = {w: len(w) if cost is None else cost[w] for w in self.words}
+        follow: dict[str, set[str]] = {}
+        longer: dict[str, tuple[int, str]] = {}  # the cheapest longer word's price and next character
+        best: dict[str, int] = {}  # the cheapest word with this prefix, itself included
+        for word, price in self.price.items():
+            for i in range(len(word) + 1):
+                prefix = word[:i]
+                if price < best.get(prefix, price + 1):
+                    best[prefix] = price
+                if i == len(word):
+                    break
+                follow.setdefault(prefix, set()).add(word[i])
+                was = longer.get(prefix)
+                if was is None or price < was[0] or (price == was[0] and word[i] < was[1]):
+                    longer[prefix] = (price, word[i])
+        self.best = best
+        self.follow = {k: "".join(sorted(v)) for k, v in follow.items()}
+        self.shortest = {k: c for k, (_, c) in longer.items()}
+
+    def ends(self, prefix: str) -> bool:
+        """Is ``prefix`` a word, and no longer word with it as a beginning cheaper?"""
+        return prefix in self.words and self.price[prefix] <= self.best[prefix]
 
 
 def ticks(length: str) -> int:
@@ -50,35 +70,73 @@ def length_for(count: int) -> str:
 
 
 def meter_words() -> list[str]:
-    words = ["C", "C|"]
+    words = ["C", "C|", "none"]
     for den in (1, 2, 4, 8, 16):
         words += [f"{n}/{den}" for n in range(1, 13) if Fraction(1, 8) <= Fraction(n, den) <= 4]
     return words
 
 
-def key_words() -> list[str]:
-    tonics = ["C", "C#", "Db", "D", "Eb", "E", "F", "F#", "Gb", "G", "Ab", "A", "Bb", "B"]
-    modes = ["", "m", "min", "maj", "dor", "mix", "lyd", "phr", "loc", "Dor", "Mix"]
-    modes += [" Minor", " Major", " Dorian", " Mixolydian"]
-    return [t + m for t in tonics for m in modes if abs(key_fifths(t + m)) <= 7]  # abc2midi warns beyond
+_TONICS = ["C", "C#", "Db", "D", "Eb", "E", "F", "F#", "Gb", "G", "Ab", "A", "Bb", "B"]
+_MODES = ["", "m", "min", "maj", "dor", "mix", "lyd", "phr", "loc", "aeo", "ion"]
+_MODE_NAMES = ["minor", "major", "dorian", "mixolydian", "lydian", "phrygian", "locrian", "aeolian", "ionian"]
+
+
+def key_words(wide: bool = False) -> list[str]:
+    """Key spellings abc2midi reads (at most seven sharps or flats: it warns beyond). ``wide`` adds what
+    transcribers write beside the short forms ("E Minor", "Dmix", "A dorian"), for a corpus that uses them."""
+    modes = _MODES + ["Dor", "Mix"] + [" Minor", " Major", " Dorian", " Mixolydian"]
+    if wide:
+        modes += ["Min", "Maj", "Lyd", "Phr", "Loc", "Aeo", "Ion", "Minor", "Major"]
+        modes += [f"{gap}{name}" for name in _MODE_NAMES for gap in ("", " ") for name in (name, name.title())]
+        modes += [" " + m for m in _MODES[1:] + ["Dor", "Mix", "Min", "Maj"]]
+    words = {t + m for t in _TONICS for m in modes}
+    return sorted(w for w in words if abs(key_fifths(w)) <= 7)
 
 
 UNIT_WORDS = ["1/1", "1/2", "1/4", "1/8", "1/16", "1/32"]
 TEMPO_WORDS = [f"{beat}={bpm}" for beat in ("1/4", "1/2", "3/8", "1/8", "3/4") for bpm in range(40, 221)]
 
+# Chord symbols abc2midi knows (store.c, addchordname): any other name is an error, and so is "min" or "maj".
+CHORD_NAMES = ["", "m", "7", "m7", "m7b5", "maj7", "M7", "6", "m6", "aug", "+", "aug7", "dim", "dim7", "9", "m9"]
+CHORD_NAMES += ["maj9", "M9", "11", "dim9", "sus", "sus4", "sus2", "sus9", "7sus2", "7sus4", "7sus9", "5"]
+
+# abc2midi's accompaniment (store.c, setbeat): per meter, the bar in equal slots, 'z' silent. A tune with chord
+# symbols whose last bar ends inside a sounding slot fails ("Sustained notes beyond end of track").
+GCHORD_PATTERNS = {(2, 2): "fzczfzcz", (4, 4): "fzczfzcz", (2, 4): "fzcz", (6, 4): "fzczfzczfzcz"}
+GCHORD_PATTERNS |= {(3, 8): "fzczcz", (5, 8): "fzbcz", (5, 4): "fzbcz", (7, 8): "fzbczcz", (7, 4): "fzbczcz"}
+GCHORD_PATTERNS |= {(3, 4): "fzczcz", (6, 8): "fzcfzc", (9, 8): "fzcfzcfzc", (12, 8): "fzcfzcfzcfzc"}
+
+
+def gchord_pattern(meter: str) -> str:
+    """abc2midi's accompaniment for ``meter`` ('' where it plays none)."""
+    if meter in ("C", "C|"):
+        return GCHORD_PATTERNS[(4, 4) if meter == "C" else (2, 2)]
+    num, _, den = meter.partition("/")
+    return GCHORD_PATTERNS.get((int(num), int(den)), "") if num.isdigit() and den.isdigit() else ""
+
+
+def chord_ends_safely(pattern: str, bar: int, at: int) -> bool:
+    """May a tune with chord symbols end ``at`` ticks into a bar of ``bar`` ticks? Not inside a sounding slot."""
+    if not pattern or bar <= 0:
+        return True
+    slot, rest = divmod(at * len(pattern), bar)
+    return rest == 0 or pattern[slot % len(pattern)] == "z"
+
 
 def missing_chars(vocab: set[str]) -> str:
     """Characters :meth:`AbcGrammar.finish` may need that ``vocab`` lacks (none for any real ABC corpus)."""
     need = set("\n :|CKM/123456789")
-    for opener, closers in (("[", "]E"), ("{", "}"), ("(", ")3")):
+    for opener, closers in (("[", "]E"), ("{", "}"), ("(", ")3"), ('"', '"')):
         need |= set(closers) if opener in vocab else set()
     return "".join(sorted(need - vocab))
 
 
 def bar_ticks(meter: str, unit: str | None) -> int | None:
-    """Ticks in a bar of ``meter`` with unit ``unit`` (None: the default), or None if not whole."""
+    """Ticks in a bar of ``meter`` with unit ``unit`` (None: the default), or None if not whole; 0 for free
+    meter (``none``), whose bars have no length."""
     length = parse_meter(meter)
-    assert length is not None
     u = Fraction(1, int(unit.split("/")[1])) if unit else default_unit(length)
+    if length is None:
+        return 0
     count = 4 * length / u
     return int(count) if count.denominator == 1 and count <= 1024 else None

@@ -10,6 +10,9 @@ the model (``corpus.json`` in the prepared folder, the run and the bundle):
   value, so a model cannot hide 990 characters of note-like text in ``B:`` or ``F:``;
 - **the meters and keys** it uses, counted (one spelling each: :func:`tunesmith.abc_text.normal_meter`,
   :func:`tunesmith.abc_text.normal_key`), so 11/4 in a corpus of reels is named as such;
+- **the values of** ``L:`` ``Q:`` **and** ``I:`` as written, and **the words of** ``R:``, most common first, so
+  ``--constrain`` writes only unit lengths, tempos, instructions and rhythm words the corpus has
+  (:mod:`tunesmith.constraints.abc_header`);
 - **its most common bar rhythms** per meter, for the shape measures (:mod:`tunesmith.metrics.abc_shape`);
 - **its baseline**: the share of the corpus's own tunes that pass the whole validity check, by reason,
   so every "valid" figure can stand beside what real tunes score ("valid 72% (real tunes: 94%)").
@@ -39,14 +42,18 @@ SHORTEST_SHARE = 0.01  # tunes shorter than this share of the corpus set the flo
 TEXT_FIELDS = frozenset("ABCDFGHORSTWZ")
 MAX_VALUES = 2000  # meters, keys or rhythms a profile may list: a real corpus has dozens
 MAX_TEXT = 200  # characters of one listed value (a meter, a key, a rhythm pattern)
+LISTED_FIELDS = "LQRI"  # fields whose values (R: its words) a profile lists: unit, tempo, rhythm, instruction
+MAX_LISTED = 5000  # values one listed field keeps: the folk corpus's R: values hold 2,230 words
 _FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
 # Music in a text field: a bar line, a chord symbol, or a run of notes with lengths or accidentals.
-_CHORD_SYMBOL = re.compile(r"\"[A-G][#b]?(?:m|min|maj|dim|aug|sus|add|M|\+|-|o|\d)*(?:/[A-G][#b]?)?\"")
+CHORD_SYMBOL = _CHORD_SYMBOL = re.compile(r"\"[A-G][#b]?(?:m|min|maj|dim|aug|sus|add|M|\+|-|o|\d)*(?:/[A-G][#b]?)?\"")
 _NOTE = r"[_^=]*[A-Ga-gz][,']*(?:[1-9]\d?)?/*(?:[1-9]\d?)?"
 _NOTE_RUN = re.compile(rf"^(?:{_NOTE}){{3,}}$")  # three notes or more: "Bd3" is a book's volume
+_STRIP = ".,;:!?()'\"-"  # what a word sheds at its ends before it is read as notes
 # Symbols words seldom hold; three of them making up 15% of a value is a string of symbols, not words (one
 # value of the 42,700 in the folk corpus's text fields: "_____ Mc.____ 42nd. Regt.").
-_SYMBOL = re.compile(r"[\[\]{}_^=*+<>~\\|@$%`]")
+SYMBOLS = "[]{}_^=*+<>~\\|@$%`"
+_SYMBOL = re.compile("[" + re.escape(SYMBOLS) + "]")
 
 
 @dataclass
@@ -67,6 +74,7 @@ class CorpusProfile:
     meters: dict[str, int]  # normal_meter → tunes ("" for a tune without M:)
     keys: dict[str, int]  # normal_key → tunes
     rhythms: dict[str, list[str]] = field(default_factory=dict)  # normal_meter → most common bar rhythms
+    values: dict[str, list[str]] = field(default_factory=dict)  # L/Q/I → values as written, R → words; commonest first
     baseline: dict[str, Any] = field(default_factory=dict)  # valid share and shares by reason, per split
     generic: bool = False  # not measured on a corpus: the floor any tune must clear
 
@@ -125,10 +133,15 @@ def music_in_text(value: str) -> str | None:
     if symbols >= 3 and symbols >= 0.15 * len(value):
         return "a string of symbols"
     for word in value.split():
-        core = word.strip(".,;:!?()'\"-")
-        if _NOTE_RUN.match(core) and (re.search(r"[\d/^_=,]", core) or re.search(r"[a-g][A-G]", core)):
-            return f"notes ({core[:20]!r})"
+        if music_word(word):
+            return f"notes ({word.strip(_STRIP)[:20]!r})"
     return None
+
+
+def music_word(word: str) -> bool:
+    """Is one word of a text value a run of notes ("CEG2", "d^cB")? The grammar asks it of every word as typed."""
+    core = word.strip(_STRIP)
+    return bool(_NOTE_RUN.match(core) and (re.search(r"[\d/^_=,]", core) or re.search(r"[a-g][A-G]", core)))
 
 
 def quantile_floor(values: Sequence[int], share: float = SHORTEST_SHARE) -> int:
@@ -152,8 +165,12 @@ def measure(
     fields: dict[str, FieldRule] = {}
     meters: Counter[str] = Counter()
     keys: Counter[str] = Counter()
+    listed: dict[str, Counter[str]] = {name: Counter() for name in LISTED_FIELDS}
     for text in texts:
         lines = header_lines(text)
+        for name, value in lines:
+            if name in listed and 0 < len(value) <= MAX_TEXT:
+                listed[name].update(value.split(" ") if name == "R" else [value])
         per_tune = Counter(name for name, _ in lines)
         for name, count in per_tune.items():
             rule = fields.setdefault(name, FieldRule(0, 0, 0))
@@ -172,6 +189,7 @@ def measure(
         meters=dict(meters.most_common()),
         keys=dict(keys.most_common()),
         rhythms=rhythms or {},
+        values={k: [v for v, _ in c.most_common(MAX_LISTED) if v] for k, c in listed.items() if c},
     )
 
 
@@ -237,6 +255,16 @@ def from_json(raw: Any, source: str = PROFILE_FILE) -> CorpusProfile:
             if not (ok and isinstance(meter, str) and all(isinstance(p, str) and len(p) <= MAX_TEXT for p in patterns)):
                 raise TunesmithError(f"rhythms[{meter!r:.20}] must be a list of at most 1000 short patterns")
             rhythms[meter] = list(patterns)
+        values_raw = raw.get("values", {})  # absent in profiles written before it was measured
+        if not isinstance(values_raw, dict) or not set(values_raw) <= set(LISTED_FIELDS):
+            raise TunesmithError(f"values must map some of the fields {', '.join(LISTED_FIELDS)} to lists of values")
+        values = {}
+        for name, listed in values_raw.items():
+            if not (isinstance(listed, list) and len(listed) <= MAX_LISTED):
+                raise TunesmithError(f"values[{name!r}] must be a list of at most {MAX_LISTED} values")
+            if not all(isinstance(v, str) and 0 < len(v) <= MAX_TEXT and "\n" not in v for v in listed):
+                raise TunesmithError(f"values[{name!r}] must hold one-line values of 1 to {MAX_TEXT} characters")
+            values[name] = list(listed)
         baseline = raw.get("baseline", {})
         if not isinstance(baseline, dict) or len(str(baseline)) > 100_000:
             raise TunesmithError("baseline must be a small mapping")
@@ -248,6 +276,7 @@ def from_json(raw: Any, source: str = PROFILE_FILE) -> CorpusProfile:
             meters=_counts(raw.get("meters"), "meters"),
             keys=_counts(raw.get("keys"), "keys"),
             rhythms=rhythms,
+            values=values,
             baseline=baseline,
             generic=bool(raw.get("generic", False)),
         )
