@@ -25,7 +25,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "render": {"representations"},
     "metrics": {"representations", "render"},
     "data": {"representations"},
-    "constraints": {"representations"},
+    "constraints": {"representations", "metrics"},  # the grammar holds a tune to its corpus profile
     "training": {"models", "data", "representations"},
     "bundle": {"models", "representations", "training", "metrics"},  # a bundle carries its corpus profile
     "sampling": {"models", "representations"},

@@ -23,10 +23,11 @@ from tunesmith.data import PreparedData
 from tunesmith.errors import TunesmithError
 from tunesmith.metrics.abc_corpus import PROFILE_FILE
 from tunesmith.models.size import check_training, parameter_count
+from tunesmith.pipeline.starting_point import starting_point
 from tunesmith.sampling import SampleSettings
 from tunesmith.training.checkpoint_io import load_checkpoint
 from tunesmith.training.deadline import Deadline
-from tunesmith.training.init import INIT_FILE, Start, check_resume, starting_point, write_record
+from tunesmith.training.init import INIT_FILE, Start, check_resume, write_record
 from tunesmith.untrusted import read_json
 
 MAX_MINUTES = 7 * 24 * 60

@@ -2,8 +2,9 @@
 
 ``prepare --vocab-from MODEL`` encodes a corpus with the representation a run or bundle was trained with
 (:func:`vocabulary_of`), so the model can be measured on it and fine-tuned on it. ``train --init MODEL``
-starts a new run from that model's weights with a fresh optimiser and schedule (:func:`starting_point`):
-the data must hold the model's own vocabulary, and every weight's name and shape must be the preset's,
+starts a new run from that model's weights with a fresh optimiser and schedule
+(:func:`tunesmith.pipeline.starting_point.starting_point`, above the bundle it loads through): the data
+must hold the model's own vocabulary, and every weight's name and shape must be the preset's,
 compared on PyTorch's meta device before a weight is read or a model built. The run keeps what it
 started from in ``init.json`` (the source, its step and a digest of the weights), which ``export``
 carries into the bundle's ``config.json``.
@@ -27,7 +28,6 @@ from tunesmith.untrusted import read_json
 if TYPE_CHECKING:  # torch loads only when weights are read
     import torch
 
-    from tunesmith.config import Config
     from tunesmith.data import PreparedData
 
 INIT_FILE = "init.json"  # in a run folder: what its weights started from
@@ -140,57 +140,6 @@ def check_shapes(found: dict[str, tuple[int, ...]], wanted: dict[str, tuple[int,
                 f"{what} does not fit preset {preset}: weight {name!r} is {_shape(found[name])} in the model "
                 f"but {_shape(shape)} in the preset's"
             )
-
-
-def starting_point(path: Path | str, config: Config, data: PreparedData) -> Start:
-    """``train --init``: the model's weights for a new run of ``config`` on ``data``, and their record.
-
-    The medium and vocabulary are checked first, then every weight's name and shape (from the source's own
-    recipe, sized on the meta device) against the preset's; only then is a weight read, through
-    :func:`tunesmith.bundle.load`, which holds the file to that same recipe."""
-    from tunesmith.bundle import load, model_size, recipe
-    from tunesmith.models.size import expected_shapes
-    from tunesmith.training.checkpoint_io import checksum
-
-    source = model_source(path, "--init")
-    check_data(source, data)
-    found = recipe(source.path)[1]
-    wanted = expected_shapes(config.model.name, model_size(data.representation), config.model.hyper())
-    check_shapes(found, wanted, f"--init {source.path}", config.preset)
-    loaded = load(source.path, "best")
-    weights = {k: v.detach().clone() for k, v in loaded.model.state_dict().items()}
-    info = loaded.info
-    if source.kind == "run":
-        step, checkpoint, parent = info.get("global_step"), info.get("checkpoint"), read_record(source.path)
-    else:
-        trained = info.get("trained") if isinstance(info.get("trained"), dict) else {}
-        step, checkpoint, parent = trained.get("global_step"), trained.get("checkpoint"), info.get("initialised_from")
-    record: dict[str, Any] = {
-        "source": str(source.path.resolve()),
-        "kind": source.kind,
-        "checkpoint": checkpoint if isinstance(checkpoint, str) else None,
-        "global_step": step if isinstance(step, int) and not isinstance(step, bool) else None,
-        "preset": loaded.config.preset,
-        "representation": source.representation.name,
-        "weights": {"algorithm": "blake2b-256", "digest": checksum(weights)},
-    }
-    if isinstance(parent, dict):  # one generation back: what the source itself started from
-        record["source_started_from"] = _brief(parent)
-    return Start(weights, record)
-
-
-def _brief(parent: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a source's own record worth keeping, bounded: a stranger's bundle may say anything there."""
-    brief: dict[str, Any] = {}
-    for key in ("source", "kind"):
-        if isinstance(parent.get(key), str):
-            brief[key] = parent[key][:MAX_NAME]
-    if isinstance(parent.get("global_step"), int) and not isinstance(parent.get("global_step"), bool):
-        brief["global_step"] = parent["global_step"]
-    weights = parent.get("weights")
-    if isinstance(weights, dict) and all(isinstance(weights.get(k), str) for k in ("algorithm", "digest")):
-        brief["weights"] = {k: weights[k][:MAX_NAME] for k in ("algorithm", "digest")}
-    return brief
 
 
 def read_record(run: Path) -> dict[str, Any] | None:
