@@ -155,7 +155,7 @@ def test_model_ids_cannot_name_a_path(client: TestClient) -> None:
 
 
 def test_result_and_file_ids_cannot_escape_the_store(client: TestClient) -> None:
-    result = generate(client, **{**VALID, "num": 1, "max_length": 40})["results"][0]
+    result = generate(client, **{**VALID, "num": 1, "max_length": 120})["results"][0]
     rid = result["id"]
     store: ResultStore = client.app.state.store
     secret = store.root / "secret.txt"
@@ -206,7 +206,7 @@ def test_bundles_generate_like_runs(client: TestClient) -> None:
 
 
 def test_reroll_draws_one_new_tune_with_the_same_settings(client: TestClient) -> None:
-    original = generate(client, **{**VALID, "num": 2, "max_length": 50})["results"][1]
+    original = generate(client, **{**VALID, "num": 2, "max_length": 120})["results"][1]
     reply = client.post(f"/api/results/{original['id']}/reroll", json={})
     assert reply.status_code == 202
     job = wait(client, reply.json())
@@ -223,7 +223,7 @@ def test_reroll_draws_one_new_tune_with_the_same_settings(client: TestClient) ->
 def test_kept_results_survive_a_restart_and_loose_ones_do_not(models: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"
     with open_studio(models, store) as first:
-        kept, loose = generate(first, **{**VALID, "num": 2, "max_length": 50})["results"]
+        kept, loose = generate(first, **{**VALID, "num": 2, "max_length": 120})["results"]
         reply = first.post(f"/api/results/{kept['id']}/keep", json={"kept": True})
         assert reply.status_code == 200 and reply.json()["kept"] is True
         assert [r["id"] for r in first.get("/api/results", params={"kept": True}).json()] == [kept["id"]]
