@@ -49,6 +49,37 @@ def test_a_token_is_legal_exactly_when_each_of_its_characters_is(rep: AbcTokens)
         assert (row[token_id] != -1) == (after is not None), text
 
 
+def test_tokens_stay_legal_exactly_when_their_characters_are_all_through_real_tunes(rep: AbcTokens) -> None:
+    """One memo over many tunes: states that differ only in what the end reads (notes and bars so far) share
+    their walk of the tokens, and every row still says what the characters say."""
+    from tunesmith.corpora import builtin
+    from tunesmith.corpora.abc import read_tunes
+    from tunesmith.media.abc_baseline import baseline
+
+    tunes, _ = read_tunes(builtin("folk").files())
+    texts = [tunes[i].text for i in np.random.default_rng(5).choice(len(tunes), 60, replace=False)]
+    profile, reports = baseline(texts, {"train": np.arange(len(texts))})
+    tables = GrammarTables(list(rep.tokens), profile=profile)
+    grammar, checked, whole = tables.grammar, 0, 0
+    for body in [t for t, r in zip(texts, reports, strict=True) if r.valid][:12]:
+        state = grammar.start
+        for pos, c in enumerate(body):
+            if pos % 5 == 0:
+                at = tables.rows(np.array([tables.id_of(state)]), tables.next)[0]  # may grow .data: read it after
+                row = tables.next.data[at]
+                for token_id in range(2, rep.vocab_size):
+                    after = state
+                    for ch in rep.token_text(token_id):
+                        after = after and grammar.step(after, ch)
+                    assert (row[token_id] != -1) == (after is not None), (body[:pos], rep.token_text(token_id))
+                checked += 1
+            state = grammar.step(state, c)
+            if state is None:
+                break
+        whole += state is not None
+    assert whole >= 10 and checked > 300 and len(tables._walks) < checked
+
+
 @pytest.mark.parametrize("temperature", [1.0, 2.0])
 def test_an_untrained_token_model_writes_only_well_formed_tunes_in_time(model, rep, temperature: float) -> None:
     tunes = _tunes(model, rep, num=24, temperature=temperature, max_length=200, seed=5)

@@ -132,6 +132,7 @@ class GrammarTables:
         self._layouts: dict[tuple[str, ...], tuple[list[str], np.ndarray, np.ndarray]] = {}
         self._legal: dict[tuple, list[int]] = {}  # ILLEGAL/LAZY per class of characters, by legality_key
         self._notes: dict[tuple, list[int]] = {}  # legal tokens below a trie node, by a note's legality_key
+        self._walks: dict[tuple, np.ndarray] = {}  # legal tokens of several characters, by the grammar's walk_key
         self.ids: dict[tuple, int] = {}
         self.states: list[tuple] = []
         self.to_end_of: dict[tuple, int] = {}
@@ -209,16 +210,32 @@ class GrammarTables:
         another. Where ``state`` delegates (a note being written), tokens that begin with a character it does
         not own act as in the state after the note, whose row is made already."""
         row[self.longer_ids] = ILLEGAL if nexts else INF
-        step, own = self.grammar.step, None
+        own = None
         if shared is not None and shared[0] is not None:
             done, own = table[self.id_of(shared[0])], shared[1]
-        stack: list[tuple[tuple, _Trie, str]] = []
+        walked = []
         for c, child in self.longer.children.items():
             if own is not None and c not in own:
                 below = self.below[c]
                 row[below] = done[below]
             else:
-                stack.append((state, child, c))
+                walked.append((c, child))
+        if not nexts:
+            self._walk(state, walked, row, nexts)
+            return
+        key = self.grammar.walk_key(state)  # many states differ only in what the end reads: one walk for them
+        legal = self._walks.get(key)
+        if legal is None:
+            marks = np.full(self.size, ILLEGAL, dtype=np.int64)
+            self._walk(state, walked, marks, nexts)
+            legal = self._walks[key] = np.flatnonzero(marks == LAZY)
+        row[legal] = LAZY
+
+    def _walk(self, state: tuple, walked: list[tuple[str, _Trie]], row: np.ndarray, nexts: bool) -> None:
+        """Mark in ``row`` the tokens below ``walked`` (first characters and their trie nodes) that are legal from
+        ``state``: LAZY in a ``next`` row, their way out's length in a ``need`` row."""
+        step = self.grammar.step
+        stack = [(state, child, c) for c, child in walked]
         while stack:
             at, child, c = stack.pop()
             after = step(at, c)

@@ -237,6 +237,12 @@ class AbcGrammar(HeaderGrammar, NoteGrammar, BarGrammar):
             return (kind, *state[2:4])
         return None
 
+    def walk_key(self, state: tuple) -> tuple:
+        """``state`` with what only the end and the way out read set to one value (notes and bars counted towards
+        the floor, the accompaniment's slots, fermatas, whether a note has sounded): which strings of characters
+        may follow depends on this key alone, so a caller may share that work between the states that have it."""
+        return _plain(state)
+
     def classes(self, state: tuple) -> tuple[str, ...]:
         """Groups of characters that act alike (the same legality, the same way out after them); a character
         in no group is refused."""
@@ -348,3 +354,12 @@ class AbcGrammar(HeaderGrammar, NoteGrammar, BarGrammar):
             return min(longer, key=len)[len(token)] if longer else "C"  # "C": "|[" began a chord
         c = self.finish(("B", self._bar_effect(x, token, line), False))
         return " " if (token + c) in BAR_PREFIXES else c
+
+
+def _plain(value: object) -> object:
+    """See :meth:`AbcGrammar.walk_key`: every :class:`Bar` inside ``value`` with its end-only fields cleared."""
+    if isinstance(value, Bar):
+        return value._replace(notes=0, bars=0, last_ok=False, steady=False, held=0, has_note=False, pattern="")
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
