@@ -19,7 +19,11 @@ go), so while more than ``MARGIN + 2`` characters remain legality alone decides,
 **Tokens of several characters** (``abc-tokens``: a note with its length, a bar line with its spaces, a
 whole header line) are allowed when every character in them is: the grammar walks their characters,
 through a trie so tokens that share a beginning share its steps. Every single character the way out
-needs is a token too, so ``to_end`` (in characters) bounds the tokens a way out takes.
+needs is a token too, so ``to_end`` (in characters) bounds the tokens a way out takes. This stays fast and
+true to the tokenizer: inside a header line, quoted text or grace notes only single characters are allowed
+(the tokenizer writes those whole, as one token, or else one character at a time: a model never saw a
+longer token there), and states that differ only in what the end reads (notes and bars counted towards the
+corpus's floor; how many lines each header field has had) share one walk (:meth:`AbcGrammar.walk_key`).
 """
 
 from __future__ import annotations
@@ -131,7 +135,7 @@ class GrammarTables:
         self.below = {c: np.array(_ids_below(node), dtype=np.int64) for c, node in self.longer.children.items()}
         self._layouts: dict[tuple[str, ...], tuple[list[str], np.ndarray, np.ndarray]] = {}
         self._legal: dict[tuple, list[int]] = {}  # ILLEGAL/LAZY per class of characters, by legality_key
-        self._notes: dict[tuple, list[int]] = {}  # legal tokens below a trie node, by a note's legality_key
+        self._notes: dict[tuple, list[int]] = {}  # legal tokens below a trie node, by a key (see _below)
         self._walks: dict[tuple, np.ndarray] = {}  # legal tokens of several characters, by the grammar's walk_key
         self.ids: dict[tuple, int] = {}
         self.states: list[tuple] = []
@@ -210,6 +214,8 @@ class GrammarTables:
         another. Where ``state`` delegates (a note being written), tokens that begin with a character it does
         not own act as in the state after the note, whose row is made already."""
         row[self.longer_ids] = ILLEGAL if nexts else INF
+        if self.grammar.spelled(state):
+            return  # abc-tokens wrote these characters one by one (a title, a chord name): it never saw more here
         own = None
         if shared is not None and shared[0] is not None:
             done, own = table[self.id_of(shared[0])], shared[1]
@@ -242,7 +248,12 @@ class GrammarTables:
             if after is None:
                 continue
             if nexts and child.children and (after[0] == "N" and child.lengths or after[0] == "G" and child.grace):
-                row[self._note_rest(after, child)] = LAZY
+                row[self._below(after, child, self.grammar.legality_key(after))] = LAZY
+                if child.ids:
+                    row[child.ids] = LAZY
+                continue
+            if nexts and child.children and after[0] in "TVY":  # a header line's value: shared by many headers
+                row[self._below(after, child, self.grammar.walk_key(after))] = LAZY
                 if child.ids:
                     row[child.ids] = LAZY
                 continue
@@ -250,12 +261,12 @@ class GrammarTables:
                 row[child.ids] = LAZY if nexts else self.to_end(after)
             stack += [(after, grandchild, d) for d, grandchild in child.children.items()]
 
-    def _note_rest(self, state: tuple, node: _Trie) -> list[int]:
-        """The tokens below ``node`` that are legal from ``state``, a note being written (or grace notes), when each
-        goes on with its octave and length only (or its grace notes and "}"): that depends on the state's legality
-        key alone (octave class, length so far, room in the bar; notes in the group), which many states share, so
-        it is worked out once per key."""
-        key = (id(node), self.grammar.legality_key(state))
+    def _below(self, state: tuple, node: _Trie, key: tuple) -> list[int]:
+        """The tokens below ``node`` that are legal from ``state``, worked out once per ``key``: a key many states
+        share, on which alone their legality depends. For a note being written (or grace notes) whose tokens go
+        on with its octave and length only (or grace notes and "}"), the state's legality_key (octave class,
+        length so far, room in the bar; notes in the group); for a header line's value, its walk_key."""
+        key = (id(node), key)
         ids = self._notes.get(key)
         if ids is None:
             ids, stack, step = [], [(state, child, c) for c, child in node.children.items()], self.grammar.step

@@ -237,10 +237,19 @@ class AbcGrammar(HeaderGrammar, NoteGrammar, BarGrammar):
             return (kind, *state[2:4])
         return None
 
+    def spelled(self, state: tuple) -> bool:
+        """Inside a header line (after its first letter), quoted text or grace notes: what a tokenizer writes whole
+        (one token for the whole line, string or group) or else character by character (``abc-tokens``)."""
+        return state[0] in "FTVYQG"
+
     def walk_key(self, state: tuple) -> tuple:
         """``state`` with what only the end and the way out read set to one value (notes and bars counted towards
-        the floor, the accompaniment's slots, fermatas, whether a note has sounded): which strings of characters
-        may follow depends on this key alone, so a caller may share that work between the states that have it."""
+        the floor, the accompaniment's slots, fermatas, whether a note has sounded; in a header line's value, the
+        count of lines each field has had): which strings of characters may follow, up to the end of the line
+        in a header, depends on this key alone, so a caller may share that work between the states that have it."""
+        if state[0] in "TVY":
+            meter, unit, _, horn = state[1]
+            return (state[0], (meter, unit, None, horn), *state[2:])
         return _plain(state)
 
     def classes(self, state: tuple) -> tuple[str, ...]:
