@@ -78,6 +78,13 @@ bench-finetune: $(STAMP)
 bench-tokens: $(STAMP)
 	$(BIN)/python benchmarks/abc_tokens.py $(TOKENS_ARGS)
 
+# The built-in folk model (tunesmith/pretrained/folk/, `tunesmith sample folk`): the folk corpus with the default
+# split, a named preset, a fixed seed and a budget in optimiser steps, exported as a float16 bundle (at most 8 MB)
+# with its MODEL_CARD.md. Re-running resumes the run (benchmarks/work/pretrained/). PRETRAINED_ARGS='--steps 8000'.
+.PHONY: pretrained
+pretrained: $(STAMP)
+	$(BIN)/python -m tunesmith.pipeline.pretrained $(PRETRAINED_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks

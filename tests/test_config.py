@@ -96,6 +96,8 @@ def test_every_float_setting_must_be_finite(key: str, value: str) -> None:
         ("train.seed=4294967296", "train.seed must be between 0"),
         ("train.max_epochs=0", "train.max_epochs must be between 1"),
         ("train.max_epochs=10000000000", "train.max_epochs must be between 1"),
+        ("train.max_steps=-1", "train.max_steps must be between 0"),
+        ("train.max_steps=10000000000", "train.max_steps must be between 0"),
         ("train.patience=-1", "train.patience must be between 0"),
         ("train.val_every_batches=-1", "train.val_every_batches must be between 0"),
         ("train.limit_train_batches=-1", "train.limit_train_batches must be between 0"),

@@ -13,7 +13,8 @@ from pathlib import Path
 import tunesmith
 
 ROOT = Path(tunesmith.__file__).parent
-GROUND = {"errors", "config", "abc_text", "stft", "untrusted", "presets", "__init__", "__version__"}
+# "pretrained": where the built-in models live and how a name becomes their folder (data beside "presets")
+GROUND = {"errors", "config", "abc_text", "stft", "untrusted", "presets", "pretrained", "__init__", "__version__"}
 
 # package -> the packages it may import besides the ground floor (and itself)
 BELOW_MEDIA = {"representations", "models", "corpora", "render", "metrics", "data", "constraints", "training"}

@@ -7,9 +7,11 @@ A bundle is the unit of sharing::
     representation.json   the representation's state (vocabulary…)
     versions.json         library versions that wrote it
     corpus.json           ABC: the training corpus's profile, which its tunes' validity is judged by
+    MODEL_CARD.md         built-in models (:mod:`tunesmith.pretrained`): how it was made and what it is worth
 
 ``config.json`` also says what a fine-tuned model started from (``initialised_from``: the run's
-``init.json``, see :mod:`tunesmith.training.init`).
+``init.json``, see :mod:`tunesmith.training.init`) and how its weights are stored (``dtype``: float32, or
+float16 for the shipped models, which load into a float32 model all the same).
 
 Loading a bundle reads JSON and safetensors only; nothing is unpickled. Loading a run reads
 its Lightning checkpoint with ``weights_only=True``, which refuses arbitrary objects too.
@@ -36,6 +38,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.metrics import abc_corpus
 from tunesmith.metrics.abc_corpus import PROFILE_FILE, CorpusProfile
 from tunesmith.models.size import check_loading, expected_shapes
+from tunesmith.pretrained import CARD, resolve
 from tunesmith.representations import FrameRepresentation, Representation, TokenRepresentation, from_json
 from tunesmith.training.checkpoint_io import load_checkpoint
 from tunesmith.training.init import read_record
@@ -46,6 +49,9 @@ MAX_CONFIG_BYTES = 1024 * 1024  # config.json and config.yaml: a recipe is a few
 MAX_HEADER_BYTES = 1024 * 1024  # a safetensors header: names, shapes and offsets of every weight
 MAX_CHECKPOINT_EXTRA = 64 * 1024 * 1024  # a checkpoint's records besides its weights and optimiser state
 VERSIONED = ("torch", "lightning", "numpy", "music21", "symusic", "safetensors")
+MAX_CARD_BYTES = 1024 * 1024  # MODEL_CARD.md: a few pages of text
+FLOAT_KINDS = ("F16", "BF16", "F32", "F64")  # safetensors' names of the dtypes a bundle's weights may have
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}  # how weights are stored
 
 
 @dataclass
@@ -218,9 +224,13 @@ def _load_bundle(path: Path) -> LoadedModel:
     try:
         with safe_open(weights, framework="pt") as f:  # the header only: names, shapes and offsets
             found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 - a safe_open handle
+            stored = {k: str(f.get_slice(k).get_dtype()) for k in found}
     except (SafetensorError, OSError, ValueError) as exc:
         raise TunesmithError(f"{weights} is corrupt or truncated ({_first_line(exc)})") from None
     _compare(found, expected, source)
+    odd = sorted(k for k, kind in stored.items() if kind not in FLOAT_KINDS)
+    if odd:  # every model's weights are floats; 16-bit ones are copied into the float32 model below
+        raise TunesmithError(f"{source}: weight {odd[0]!r:.80} is stored as {stored[odd[0]]:.20}, not as floats")
     try:
         state = load_file(weights)
     except (SafetensorError, OSError, ValueError) as exc:
@@ -284,7 +294,7 @@ def _profile(path: Path, rep: Representation, data: Path | None = None) -> Corpu
 def recipe(path: Path | str) -> tuple[Config, dict[str, tuple[int, ...]]]:
     """A run's or bundle's recipe and every weight's name and shape, checked as :func:`load` checks them but
     without reading a weight or building a model: what ``train --init`` holds its preset to first."""
-    path = Path(path)
+    path = resolve(path)
     if is_bundle(path):
         config, source = _read_info(path)[1], f"bundle {path}"
     elif is_run(path):
@@ -295,15 +305,14 @@ def recipe(path: Path | str) -> tuple[Config, dict[str, tuple[int, ...]]]:
 
 
 def load(path: Path | str, checkpoint: str = "best") -> LoadedModel:
-    """A model ready to sample, from a run directory or a bundle.
+    """A model ready to sample, from a run directory, a bundle or a built-in model's name
+    (:func:`tunesmith.pretrained.resolve`).
 
     Both are a stranger's files: JSON and YAML go through bounded readers, the config is range-checked and
     the model sized on the meta device, and every weight's name and shape is compared with what the config
     builds before the real model is allocated. Any refusal is one line naming the file."""
-    path = Path(path)
     _check_choice(checkpoint)
-    if not path.exists():
-        raise TunesmithError(f"{path} does not exist (expected a run directory or a bundle)")
+    path = resolve(path)  # a path, or a built-in model's name
     if is_bundle(path):
         return _load_bundle(path)
     if is_run(path):
@@ -325,30 +334,54 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def export(run: Path | str, out: Path | str, checkpoint: str = "best") -> Path:
-    """Write a bundle for a run's best (or last) checkpoint."""
+def export(source: Path | str, out: Path | str, checkpoint: str = "best", dtype: str = "float32") -> Path:
+    """Write a bundle for a run's best (or last) checkpoint, or a copy of a bundle (a built-in model by name).
+
+    ``dtype`` ``float16`` (or ``bfloat16``) stores the floating-point weights in 16 bits: half the file, as the
+    shipped models are; loading copies them into the float32 model again. A bundle's copy keeps what its
+    ``config.json`` records (the training summary, what it started from, a held-out figure) and its model card."""
     from safetensors.torch import save_file
 
-    run, out = Path(run), Path(out)
-    if not is_run(run):
-        raise TunesmithError(f"{run} is not a run directory (expected config.yaml and checkpoints/)")
-    loaded = load(run, checkpoint)
+    if dtype not in DTYPES:
+        raise TunesmithError(f"dtype {dtype!r} must be one of {', '.join(DTYPES)}")
+    source, out = resolve(source), Path(out)
+    if not is_run(source) and not is_bundle(source):
+        raise TunesmithError(f"{source} is neither a run directory (config.yaml + checkpoints/) nor a bundle")
+    from_bundle = is_bundle(source)
+    if from_bundle and out.exists() and out.resolve() == source.resolve():
+        raise TunesmithError(f"--out {out} is the bundle itself; choose another folder")
+    loaded = load(source, checkpoint)
+    card = read_bytes(source / CARD, max_bytes=MAX_CARD_BYTES) if from_bundle and (source / CARD).is_file() else None
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().clone() for k, v in loaded.model.state_dict().items()}
-    save_file(state, out / "model.safetensors", metadata={"format": "pt", "tunesmith": __version__})
+    wanted = DTYPES[dtype]
+    state = {
+        k: (v.to(wanted) if v.is_floating_point() else v).detach().contiguous().clone()
+        for k, v in loaded.model.state_dict().items()
+    }
+    # one metadata key: safetensors writes several in a random order, and the same weights should give the same
+    # file (the shipped models are committed); versions.json says which tunesmith wrote it
+    save_file(state, out / "model.safetensors", metadata={"format": "pt"})
     info = {
         "format": BUNDLE_FORMAT,
         "config": loaded.config.to_dict(),
         ("frame_dim" if loaded.representation.kind == "frames" else "vocab_size"): model_size(loaded.representation),
-        "trained": loaded.info,
+        "dtype": dtype,
     }
-    started = read_record(run)  # a fine-tuned run: the model its weights started from
-    if started is not None:
-        info["initialised_from"] = started
+    if from_bundle:  # what the bundle itself records, as it recorded it
+        kept = {k: v for k, v in loaded.info.items() if k not in (*info, "frame_dim", "vocab_size")}
+        info = {**info, "trained": {}, **kept}
+    else:
+        info["trained"] = loaded.info
+        started = read_record(source)  # a fine-tuned run: the model its weights started from
+        if started is not None:
+            info["initialised_from"] = started
     (out / "config.json").write_text(json.dumps(info, indent=2))
     (out / "representation.json").write_text(json.dumps(loaded.representation.to_json(), indent=1))
     (out / "versions.json").write_text(json.dumps(library_versions(), indent=2))
-    (out / PROFILE_FILE).unlink(missing_ok=True)
+    for name in (PROFILE_FILE, CARD):  # an earlier bundle's, which would not describe this one
+        (out / name).unlink(missing_ok=True)
     if loaded.corpus is not None:
         loaded.corpus.write(out)
+    if card is not None:
+        (out / CARD).write_bytes(card)
     return out

@@ -75,6 +75,7 @@ class TrainConfig:
     lr_decay: float = 0.97  # per-epoch factor (exponential) or on-plateau factor
     min_lr: float = 0.0
     max_epochs: int = 100
+    max_steps: int = 0  # stop after this many optimiser steps (a budget in steps, whole epochs or not); 0 = none
     max_minutes: float = 0.0  # wall-clock budget for the whole run; 0 = none
     patience: int = 6  # validations without improvement before stopping; 0 = never
     checkpoint_minutes: float = 10.0  # also save last.ckpt this often inside long epochs
@@ -129,6 +130,7 @@ BUDGET_KEYS = frozenset(
         "train.precision",
         "train.compile",
         "train.max_epochs",
+        "train.max_steps",
         "train.max_minutes",
         "train.patience",
         "train.checkpoint_minutes",
@@ -258,6 +260,7 @@ def validate(cfg: Config) -> None:
         (0.0 < t.lr_decay <= 1.0, "train.lr_decay must be in (0, 1]"),
         (0.0 <= t.min_lr <= t.lr, f"train.min_lr must be between 0 and train.lr ({t.lr:g})"),
         (1 <= t.max_epochs <= MAX_EPOCHS, f"train.max_epochs must be between 1 and {MAX_EPOCHS:,}"),
+        (0 <= t.max_steps <= MAX_STEPS, f"train.max_steps must be between 0 (no limit) and {MAX_STEPS:,}"),
         (t.max_minutes >= 0, "train.max_minutes must be 0 (no limit) or positive"),
         (0 <= t.patience <= MAX_EPOCHS, f"train.patience must be between 0 (never stop early) and {MAX_EPOCHS:,}"),
         (t.checkpoint_minutes > 0, "train.checkpoint_minutes must be positive"),

@@ -62,7 +62,8 @@ def test_missing_run_or_bundle(tmp_path: Path) -> None:
     _fails_cleanly(run_cli("sample", tmp_path / "nowhere"), str(tmp_path / "nowhere"), "does not exist")
     (tmp_path / "empty").mkdir()
     _fails_cleanly(run_cli("sample", tmp_path / "empty"), "neither a run directory")
-    _fails_cleanly(run_cli("export", tmp_path / "nowhere", "--out", tmp_path / "b"), "is not a run directory")
+    _fails_cleanly(run_cli("export", tmp_path / "nowhere", "--out", tmp_path / "b"), "does not exist")
+    _fails_cleanly(run_cli("export", tmp_path / "empty", "--out", tmp_path / "b"), "neither a run directory")
 
 
 def test_unknown_preset_and_settings(small_data: Path, tmp_path: Path) -> None:

@@ -177,6 +177,10 @@ def train(
                 status.get("best_val_loss"),
                 0.0,
             )
+        if config.train.max_steps and resumed_step is not None and resumed_step >= config.train.max_steps:
+            # its step budget is spent: Lightning is not even started (it would rewrite metrics.csv for nothing)
+            epochs = status.get("epochs", 0.0)
+            return TrainResult(run, resumed_step, resumed_step, epochs, "finished", status.get("best_val_loss"), 0.0)
     budget = Deadline.after(config.train.max_minutes, started) if config.train.max_minutes else None
     if deadline is not None:
         budget = deadline.earlier(budget)
@@ -218,7 +222,9 @@ def train(
         if resume_from is None and is_rank_zero():
             _forget_new_run(run)  # a run that never started must not pin its bad settings
         raise
-    if result.epochs >= config.train.max_epochs or result.epoch >= config.train.max_epochs and not result.stop_reason:
+    if result.stop_reason == "step budget":
+        state = "finished"  # train.max_steps reached
+    elif result.epochs >= config.train.max_epochs or result.epoch >= config.train.max_epochs and not result.stop_reason:
         state = "finished"  # (Lightning counts an epoch cut short by a stop as done: the steps say)
     elif result.stopped_early:
         state = "stopped early"
@@ -269,6 +275,7 @@ def _first_line(config: Config, data: PreparedData, hardware: Any, budget: Deadl
     every = describe_validation(validation_interval(per_epoch, config.train.val_every_batches))
     left = f", {max(budget.remaining(), 0):.0f} s left" if budget is not None else ""
     when = f"budget {budget.seconds / 60:.3g} min{left}" if budget is not None else "no time budget"
+    when += f", {config.train.max_steps:,} steps at most" if config.train.max_steps else ""
     return (
         f"training {config.preset} on {data.folder}: {params:,} parameters, {per_epoch:,} batches an epoch, "
         f"{every}, {when}"

@@ -67,13 +67,15 @@ class RunControl(Callback):
         echo: Callable[[str], None] = print_line,
         clock: Callable[[], float] = time.monotonic,
         probe: Callable[[], tuple[float, float]] | None = None,
+        max_steps: int = 0,
     ):
         self.deadline, self.val_limit, self.echo, self.clock = deadline, val_limit, echo, clock
+        self.max_steps = max_steps  # train.max_steps: stop once this many optimiser steps are done (0: no limit)
         self.probe = probe  # before the first batch: (seconds per train step, per validation batch), estimated
         self._step_guess: float | None = None
         self._val_guess: float | None = None
         self.interrupted = False  # set by the SIGINT handler
-        self.stop_reason: str | None = None  # "time budget" or "interrupted" once a stop was asked for
+        self.stop_reason: str | None = None  # "step budget", "time budget" or "interrupted" once a stop was asked for
         self.cuts: list[ValidationCut] = []
         self.last_cut: ValidationCut | None = None  # the latest validation's cut, None when it ran whole
         self.is_zero = True
@@ -132,7 +134,9 @@ class RunControl(Callback):
         self.checkpoint = 0.5 + 3 * weights / 50e6  # weights and optimiser state at a slow disk's pace
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.deadline is not None and self.probe is not None and not self.interrupted:
+        if self._steps_done(trainer):  # a resumed run whose step budget is already spent takes no step
+            trainer.should_stop, self.stop_reason = True, "step budget"
+        elif self.deadline is not None and self.probe is not None and not self.interrupted:
             self._step_guess, self._val_guess = self.probe()
             too_slow = self._first_step_does_not_fit()
             if trainer.strategy.reduce_boolean_decision(too_slow, all=False):
@@ -158,12 +162,20 @@ class RunControl(Callback):
         if self._mark is not None and not self._busy:
             self._batches.append(now - self._mark)
         self._mark, self._busy = now, False
+        if self._steps_done(trainer):  # like a time-budget stop: saved at this batch end, then validated
+            trainer.should_stop = True
+            self.stop_reason = self.stop_reason or "step budget"
+            return
         batch_idx = args[-1] if args else 0
         stop = self.interrupted or self._out_of_time(trainer, batch_idx)
         if trainer.strategy.reduce_boolean_decision(stop, all=False):  # any process: all stop together
             trainer.should_stop = True
             if self.stop_reason is None:
                 self.stop_reason = "interrupted" if self.interrupted else "time budget"
+
+    def _steps_done(self, trainer: L.Trainer) -> bool:
+        """``train.max_steps`` reached: the same count on every process, so no vote is needed."""
+        return bool(self.max_steps) and trainer.global_step >= self.max_steps
 
     def _out_of_time(self, trainer: L.Trainer, batch_idx: int) -> bool:
         if self.deadline is None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.errors import TunesmithError
+from tunesmith.pretrained import resolve
 from tunesmith.representations import FrameRepresentation, Representation, TokenRepresentation, from_json
 from tunesmith.untrusted import read_json
 
@@ -55,11 +56,10 @@ class Start:
 
 
 def model_source(path: Path | str, option: str) -> ModelSource:
-    """A run or bundle told apart as :mod:`tunesmith.bundle` tells them (without importing torch), with its
-    representation read through the bounded JSON reader; anything else is one line naming ``option``."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise TunesmithError(f"{option} {path} does not exist (expected a run folder or a bundle)")
+    """A run or bundle (or a built-in model's name) told apart as :mod:`tunesmith.bundle` tells them (without
+    importing torch), with its representation read through the bounded JSON reader; anything else is one line
+    naming ``option``."""
+    path = resolve(path, option)  # a path, or a built-in model's name
     if (path / "model.safetensors").exists():
         kind = "bundle"
     elif (path / "config.yaml").exists() and (path / "checkpoints").is_dir():

@@ -117,5 +117,6 @@ class TokenLM(L.LightningModule):
         t = self.config.train
         optimizer = make_optimizer(self.model.parameters(), t)
         total = t.max_epochs * self.steps_per_epoch()
+        total = min(total, t.max_steps) if t.max_steps else total  # a schedule ends where the run does
         schedule = make_schedule(optimizer, t, total)
         return optimizer if schedule is None else {"optimizer": optimizer, "lr_scheduler": schedule}

@@ -35,7 +35,7 @@ class FitResult:
     epochs: float  # optimizer steps as a number of epochs: 2.5 means half-way through the third
     stopped_early: bool
     best_val_loss: float | None
-    stop_reason: str | None = None  # "time budget" or "interrupted" when RunControl stopped the run
+    stop_reason: str | None = None  # "step budget", "time budget" or "interrupted" when RunControl stopped the run
     validation_cuts: list[tuple[int, int]] = field(default_factory=list)  # (batches run, of) per cut validation
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -85,7 +85,7 @@ def fit(
     for name in ("lightning.pytorch", "lightning.fabric"):  # keep the console for our own lines
         logging.getLogger(name).setLevel(logging.WARNING)
     L.seed_everything(t.seed, workers=True, verbose=False)
-    control = RunControl(deadline, val_limit=t.limit_val_batches, echo=echo)
+    control = RunControl(deadline, val_limit=t.limit_val_batches, echo=echo, max_steps=t.max_steps)
     callbacks: list[Any] = [control, EpochReport(run_dir / "metrics.csv", echo=not progress)]
     if write_samples is not None and t.sample_every:
         callbacks.append(PeriodicSamples(t.sample_every, write_samples, control))

@@ -1,10 +1,11 @@
 """Which models the studio offers, under ids a browser can never turn into a path.
 
-Runs and bundles are found by walking the given folders (and the usual ``runs/``, ``bundles/``
-and ``demo-output/`` of the working directory) a few levels deep, with a cap on how many folders
-are looked at, so pointing the studio at a home directory cannot hang it. Each model gets an
-opaque id (a hash of its resolved path); the server maps ids back to paths, and a client only
-ever names an id from the list. Loaded models are kept in a small LRU cache.
+The built-in models (:mod:`tunesmith.pretrained`) come first, under their names. Runs and bundles are
+found by walking the given folders (and the usual ``runs/``, ``bundles/`` and ``demo-output/`` of the
+working directory) a few levels deep, with a cap on how many folders are looked at, so pointing the
+studio at a home directory cannot hang it. Each model gets an opaque id (a hash of its resolved path);
+the server maps ids back to paths, and a client only ever names an id from the list. Loaded models are
+kept in a small LRU cache.
 
 Every model folder is a stranger's: its JSON and YAML are read through bounded readers, and a model
 whose files cannot be read is listed as unusable, with the reason, rather than stopping the studio.
@@ -25,6 +26,7 @@ from typing import Any
 
 from tunesmith.bundle import MAX_CONFIG_BYTES, config_from, is_bundle, is_run, read_run_config
 from tunesmith.errors import TunesmithError
+from tunesmith.pretrained import builtin_models
 from tunesmith.untrusted import finite, read_json
 
 DEFAULT_DIRS = ("runs", "bundles", "demo-output")
@@ -106,6 +108,16 @@ def _shown(message: str, path: Path, name: str) -> str:
     return " ".join(message.split())
 
 
+def builtin_entries() -> list[ModelEntry]:
+    """The installed built-in models, named as the command line names them (``details.builtin`` is true)."""
+    entries = []
+    for name, path in builtin_models().items():
+        entry = _describe(path, "bundle", name)
+        entry.details = {**entry.details, "builtin": True}
+        entries.append(entry)
+    return entries
+
+
 def discover(folders: list[Path]) -> list[ModelEntry]:
     """Runs and bundles in ``folders`` (each may itself be one), breadth-first, bounded in depth and count."""
     found: dict[str, ModelEntry] = {}
@@ -136,6 +148,8 @@ class ModelCatalog:
     """Found models by id (rescanned at most every few seconds) and a bounded cache of loaded ones."""
 
     def __init__(self, folders: list[Path], *, include_defaults: bool = True, cache_size: int = 2, rescan_s=3.0):
+        """``include_defaults``: also the built-in models and the working directory's usual folders."""
+        self.include_builtin = include_defaults
         extra = [Path.cwd() / d for d in DEFAULT_DIRS] if include_defaults else []
         self.folders = list(dict.fromkeys([*(Path(f).expanduser() for f in folders), *extra]))
         self.cache_size, self.rescan_s = cache_size, rescan_s
@@ -147,7 +161,10 @@ class ModelCatalog:
     def entries(self) -> list[ModelEntry]:
         with self._lock:
             if time.monotonic() - self._scanned > self.rescan_s:
-                self._entries = {e.id: e for e in discover(self.folders)}
+                found = [*(builtin_entries() if self.include_builtin else []), *discover(self.folders)]
+                self._entries = {}
+                for entry in found:  # a built-in model found again in a searched folder keeps its name
+                    self._entries.setdefault(entry.id, entry)
                 self._scanned = time.monotonic()
             return list(self._entries.values())
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.errors import TunesmithError
+from tunesmith.pretrained import builtin_models
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -56,6 +57,8 @@ def serve(
 
     from tunesmith.web.app import create_app
 
+    installed = builtin_models()  # a built-in model's name is accepted too (it is listed anyway)
+    models = [folder if folder.is_dir() else installed.get(str(folder), folder) for folder in models]
     for folder in models:
         if not folder.is_dir():
             raise TunesmithError(f"--models {folder} is not a folder")
