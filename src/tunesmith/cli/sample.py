@@ -16,7 +16,27 @@ def sample(
     temperature: Annotated[float, typer.Option(help="Above 0; lower is safer, higher is wilder.")] = 1.0,
     top_k: Annotated[int, typer.Option(help="Sample among the K likeliest symbols (0 = all).")] = 0,
     top_p: Annotated[float, typer.Option(help="Sample within this much probability mass (1 = all).")] = 1.0,
-    primer: Annotated[str, typer.Option(help=r"Start every tune with this ABC, e.g. 'M:6/8\nK:G\n'.")] = "",
+    primer: Annotated[
+        str, typer.Option(help=r"Start every tune with this ABC, e.g. 'M:6/8\nK:G\n' (not with --key etc.).")
+    ] = "",
+    meter: Annotated[
+        str, typer.Option(help="ABC models: the meter, e.g. 6/8 or C| (one the model's corpus uses; C for 4/4 too).")
+    ] = "",
+    key: Annotated[
+        str,
+        typer.Option(
+            help="ABC models: the key, e.g. G, Em, 'D dorian' or Amix (one the corpus uses). It ends the header, "
+            "so without --meter the rhythm's usual meter is written (jig 6/8, reel C|…) where the corpus has it, "
+            "else the corpus's commonest, and L: its commonest unit."
+        ),
+    ] = "",
+    rhythm: Annotated[
+        str,
+        typer.Option(
+            help="ABC models: the R: field, e.g. jig, reel, hornpipe, polka, waltz, 'slip jig', march (one the "
+            "corpus's R: lines use; an unknown one lists them)."
+        ),
+    ] = "",
     max_length: Annotated[int, typer.Option(help="Cut tunes at this many characters (at most 20000).")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same tunes.")] = 0,
     batch_size: Annotated[int, typer.Option(help="Tunes generated together (1 to 1024).")] = 64,
@@ -49,7 +69,10 @@ def sample(
     seconds: Annotated[float, typer.Option(help="Audio models: seconds of audio to continue (at most 60).")] = 4.0,
 ) -> None:
     """Generate tunes and write them as ABC and MIDI (or, for MIDI models, MIDI, WAV and piano-roll PNG;
-    for audio models, continuations of a prompt as WAV and spectrogram PNG)."""
+    for audio models, continuations of a prompt as WAV and spectrogram PNG).
+
+    Ask an ABC model for a kind of tune: --rhythm jig --key G begins every header with R:, M:, L:, K:.
+    """
     from tunesmith.media import SampleRequest
     from tunesmith.pipeline.sample import sample as run_sample
     from tunesmith.render.files import parse_formats
@@ -72,6 +95,9 @@ def sample(
         primer_bars=primer_bars,
         prime_audio=prime_audio,
         seconds=seconds,
+        meter=meter,
+        key=key,
+        rhythm=rhythm,
     )
     report = run_sample(model, settings, out, request, checkpoint, overwrite=overwrite)
     print_pieces(report)

@@ -62,6 +62,13 @@ class SampleRequest:
     primer_bars: int = 2
     prime_audio: Path | None = None
     seconds: float = 4.0
+    meter: str = ""  # ABC: the kind of tune asked for ("" each: not asked), built into a header primer
+    key: str = ""
+    rhythm: str = ""
+
+    def kind(self) -> dict[str, str]:
+        """The asked ``--meter``, ``--key`` and ``--rhythm``, by option name (empty when none is)."""
+        return {f"--{k}": v for k in ("meter", "key", "rhythm") if (v := getattr(self, k))}
 
 
 class PiecesReport(Protocol):
@@ -132,6 +139,13 @@ class Medium(ABC):
         """What a run writes to ``samples/epoch_NNN`` after an epoch (kept cheap: it runs every few epochs)."""
 
     # -- sampling ---------------------------------------------------------------------------------------
+
+    def kind_primer(self, loaded: Any, settings: SampleSettings, request: SampleRequest) -> str:
+        """The primer that asks for ``request``'s kind of tune (``--meter``, ``--key``, ``--rhythm``); only a
+        medium with headers has one."""
+        raise TunesmithError(
+            f"{', '.join(request.kind())} are for ABC models; {request.model} writes {loaded.representation.name}"
+        )
 
     def guard(self, rep: Representation, settings: SampleSettings) -> Guard | None:
         """The guard ``--constrain`` hands the token loop; only a medium with a grammar has one."""

@@ -45,6 +45,19 @@ class AbcMedium(Medium):
         refuse_sample_rate(request)
         return prepare_abc(request)
 
+    def kind_primer(self, loaded: Any, settings: SampleSettings, request: SampleRequest) -> str:
+        """The header primer for ``--meter``/``--key``/``--rhythm``, held to the model's corpus; with ``--constrain``
+        walked through the grammar here, so a header it cannot take is refused naming these options."""
+        from tunesmith.constraints import tables_for
+        from tunesmith.constraints.abc_words import missing_chars
+        from tunesmith.media.abc_kind import kind_primer
+
+        primer = kind_primer(loaded.corpus, request.meter, request.key, request.rhythm)
+        rep = loaded.representation
+        if settings.constrain and hasattr(rep, "tokens") and not missing_chars(set(rep.chars)):
+            tables_for(list(rep.tokens), loaded.corpus).walk(primer, f"the header {' '.join(primer.split())!r}")
+        return primer
+
     def guard(self, rep: Representation, settings: SampleSettings) -> Guard | None:
         from tunesmith.media.abc_samples import grammar_guard
 
@@ -92,7 +105,9 @@ class AbcMedium(Medium):
             raise TunesmithError(
                 f"--primer-midi is for MIDI models; {request.model} writes {loaded.representation.name}"
             )
-        extra = {"model": request.model, "model_kind": request.model_kind}
+        extra: dict[str, Any] = {"model": request.model, "model_kind": request.model_kind}
+        if request.kind():
+            extra["asked"] = {option.lstrip("-"): value for option, value in request.kind().items()}
         return write_samples(
             loaded.model,
             loaded.representation,

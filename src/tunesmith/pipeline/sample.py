@@ -14,6 +14,10 @@ The output folder holds one model's pieces at a time, whatever the medium: numbe
 The earlier pieces are moved aside, not deleted, until the new ones are written: a request the medium
 refuses late (a primer the grammar rejects, ``--prime-audio`` for an ABC model) or Ctrl-C leaves the
 folder as it was.
+
+``--meter``, ``--key`` and ``--rhythm`` ask for a kind of tune: once the model (and its corpus profile) is
+loaded, its medium turns them into the primer (:mod:`tunesmith.media.abc_kind` for ABC; the other media
+refuse them), so they take the place of ``--primer`` and are refused beside it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from tunesmith import media
@@ -147,11 +152,18 @@ def sample(
 
     settings.check()  # range checks before the model is loaded; the representation's checks follow
     check_request(request)
+    if request.kind() and settings.primer:
+        raise TunesmithError(
+            f"--primer and {', '.join(request.kind())} both set how every tune begins; give one or the other"
+        )
     out = Path(out)
     clear = check_out(out, model, overwrite)
     loaded = load(model, checkpoint)
     request.model, request.model_kind = str(model), loaded.kind
+    medium = media.of(loaded.representation)
+    if request.kind():  # the header primer for the kind of tune asked, held to the model's corpus
+        settings = replace(settings, primer=medium.kind_primer(loaded, settings, request))
     if not clear:
-        return media.of(loaded.representation).write_samples(loaded, settings, out, request)
+        return medium.write_samples(loaded, settings, out, request)
     with replacing_pieces(out):
-        return media.of(loaded.representation).write_samples(loaded, settings, out, request)
+        return medium.write_samples(loaded, settings, out, request)

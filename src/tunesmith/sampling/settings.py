@@ -20,6 +20,7 @@ MAX_TEMPERATURE = 100.0
 MAX_SEED = 2**63 - 1
 MAX_SECONDS = 60.0  # audio continuations (media/audio_samples.py says the same)
 MAX_PRIMER_BARS = 64  # bars of --primer-midi (media/midi_samples.py says the same)
+MAX_KIND = 40  # characters of --meter, --key or --rhythm
 
 
 @dataclass
@@ -77,6 +78,9 @@ def check_request(request: Any) -> None:
         raise TunesmithError(f"--seconds {seconds} is out of range: above 0 and at most {MAX_SECONDS:g}")
     if not 1 <= request.primer_bars <= MAX_PRIMER_BARS:
         raise TunesmithError(f"--primer-bars {request.primer_bars} is out of range: choose 1 to {MAX_PRIMER_BARS}")
+    for option, value in request.kind().items():  # one header value each: no line breaks to smuggle in more
+        if len(value) > MAX_KIND or not value.strip() or not value.isprintable():
+            raise TunesmithError(f"{option} {value[:MAX_KIND]!r} must be one line of 1 to {MAX_KIND} characters")
 
 
 def unescape(text: str) -> str:
