@@ -202,39 +202,6 @@ def test_a_slow_validation_is_cut_so_the_run_ends_within_its_budget(
     assert last["global_step"] == result.global_step and last["callbacks"]["RunCheckpoint"]["best"] is not None
 
 
-def test_the_demo_gives_training_the_deadline_of_the_whole_command(monkeypatch, tmp_path: Path) -> None:
-    from tunesmith import bundle
-    from tunesmith.pipeline import demo
-    from tunesmith.pipeline.train import TrainResult
-
-    calls: dict = {}
-    monkeypatch.setattr(
-        demo.PreparedData, "open", staticmethod(lambda folder: SimpleNamespace(meta={"source": "builtin:folk"}))
-    )
-
-    def train(preset, data_dir, run_dir, **kwargs):
-        calls.update(kwargs)
-        return TrainResult(run_dir, None, 10, 0.5, "time budget reached", 1.5, 1.0)
-
-    monkeypatch.setattr(demo, "train", train)
-    monkeypatch.setattr(bundle, "load", lambda run: SimpleNamespace(model=None, representation=None, corpus=None))
-    monkeypatch.setattr(demo, "write_samples", lambda *args, **kwargs: SimpleNamespace(valid_share=1.0))
-    started = time.monotonic() - 20.0  # the command began 20 s ago (imports, prepare)
-    demo.run_demo(minutes=2, out=tmp_path, num=3, preset="abc-lstm-demo", echo=lambda s: None, show=lambda r: None)
-    assert calls["deadline"] is not None  # without ``started``, the budget counts from the call
-    demo.run_demo(
-        minutes=2,
-        out=tmp_path,
-        num=3,
-        preset="abc-lstm-demo",
-        echo=lambda s: None,
-        show=lambda r: None,
-        started=started,
-    )
-    assert calls["started"] == started
-    assert calls["deadline"].at == pytest.approx(started + 120 - demo.sampling_reserve(3))
-
-
 # -- C: validation at least once an epoch ------------------------------------------------------------------
 
 
