@@ -4,15 +4,17 @@
    tune, characters per token (all, header, body), and the exact round trip.
 2. **Training** (``--train-minutes``, default 20; 0 skips): the folk corpus is prepared once per
    representation, then each ``--preset`` trains from scratch for that many minutes, one after another so
-   each has the whole machine. Figures: held-out bits per character of ``best.ckpt`` over the whole
-   validation split (a token model's total bits over the split's characters: ``Representation.char_counts``),
-   epochs, and training tunes per second (steps × batch × window over the training split's tokens per tune).
-3. **Sampling** (each trained model, or ``--model LABEL=RUN``): at T = 0.5, 1 and 2, ``--num`` tunes free and
-   constrained (same seed): valid share by the model's corpus profile beside the corpus baseline, forced
-   share, tunes per second, and the constrained slowdown on a warm grammar (an untimed constrained pass of a
-   quarter as many tunes, another seed, warms the memo first).
+   each has the whole machine. A run already in ``--work`` is measured as it is (so runs trained side by
+   side, each on its own core, can be measured here too). Figures: held-out bits per character of
+   ``best.ckpt`` over the whole validation split (a token model's total bits over the split's characters:
+   ``Representation.char_counts``), epochs, and training tunes per second (steps × batch × window over the
+   training split's tokens per tune).
+3. **Sampling** (each trained model, or ``--model LABEL=RUN``; ``--sample LABEL`` for some of them): at
+   T = 0.5, 1 and 2, ``--num`` tunes free and constrained (same seed): valid share by the model's corpus
+   profile beside the corpus baseline, forced share, tunes per second, and the constrained slowdown on a
+   warm grammar (an untimed constrained pass of a quarter as many tunes, another seed, warms the memo first).
 
-Run ``python benchmarks/abc_tokens.py`` (about 70 minutes: two trainings of 20) or ``--quick`` (1-minute
+Run ``python benchmarks/abc_tokens.py`` (about 90 minutes: three trainings of 20) or ``--quick`` (1-minute
 trainings, 16 tunes: a smoke run). A table goes to stdout, progress to stderr, everything to
 ``benchmarks/results/abc_tokens.json``.
 """
@@ -46,7 +48,7 @@ sys.path.insert(0, str(HERE))
 from common import log, machine, text_table  # noqa: E402
 
 TEMPERATURES = (0.5, 1.0, 2.0)
-PRESETS = ("abc-lstm-demo", "abc-tokens-lstm")
+PRESETS = ("abc-lstm-demo", "abc-tokens-lstm", "abc-tokens-transformer")
 TUNESMITH = [sys.executable, "-m", "tunesmith.cli"]
 
 
@@ -160,6 +162,7 @@ def main() -> None:
     p.add_argument("--max-length", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--free-only", action="store_true", help="sample freely only (no constrained arm)")
+    p.add_argument("--sample", action="append", help="labels of the models to sample (default: all)")
     p.add_argument("--quick", action="store_true", help="1-minute trainings and 16 tunes: a smoke run")
     p.add_argument("--work", type=Path, default=HERE / "work" / "abc-tokens")
     p.add_argument("--out", type=Path, default=HERE / "results" / "abc_tokens.json")
@@ -204,7 +207,8 @@ def main() -> None:
             )
         print(text_table(cells))
 
-    result["sampling"] = [row for label, path in models.items() for row in sampling_figures(label, path, args)]
+    sampled = {label: path for label, path in models.items() if not args.sample or label in args.sample}
+    result["sampling"] = [row for label, path in sampled.items() for row in sampling_figures(label, path, args)]
     cells = [["model", "T", "sampling", "valid", "real tunes", "forced", "tunes/s", "slowdown"]]
     for r in result["sampling"]:
         cells.append(
