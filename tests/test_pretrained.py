@@ -13,28 +13,12 @@ from typing import Any
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
 import tunesmith.pretrained as pretrained
+from tests.cli.in_process import invoke, one_line_error
 from tunesmith.bundle import export, load
-from tunesmith.cli import app
 from tunesmith.errors import TunesmithError
 from tunesmith.pretrained import builtin_models, resolve
-
-runner = CliRunner()
-
-
-def invoke(*args: object):  # noqa: ANN201
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, *needles: str) -> str:  # noqa: ANN001
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture
