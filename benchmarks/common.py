@@ -23,6 +23,7 @@ import tunesmith
 from tunesmith import models
 from tunesmith.config import Config
 from tunesmith.training.optim import make_optimizer
+from tunesmith.training.plan import cpu_name
 
 VOCAB = 120  # the folk corpus vocabulary: 118 characters plus <start> and <end>
 WARMUP_STEPS = 2
@@ -77,14 +78,8 @@ def log(message: str) -> None:
 
 def machine() -> dict[str, Any]:
     """Where the figures came from; throughput means little without the CPU and thread count."""
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
     return {
-        "cpu_model": cpu,
+        "cpu_model": cpu_name(),
         "logical_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -99,16 +99,11 @@ class Made:
 
 def machine() -> dict[str, Any]:
     """Where it trained: the figures and the wall time mean little without the CPU, threads and GPU."""
-    import platform
-
     import torch
 
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
+    from tunesmith.training.plan import cpu_name
+
+    cpu = cpu_name()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
         "cpu": cpu,

@@ -5,6 +5,7 @@ slow part of starting (importing Lightning, setting it up, the first step) begin
 from __future__ import annotations
 
 import math
+import platform
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,3 +104,14 @@ def validation_interval(per_epoch: int, every: int) -> int | float:
 
 def describe_validation(interval: int | float) -> str:
     return f"validating every {interval} batches" if isinstance(interval, int) else "validating at each epoch end"
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` where there is one): a figure's machine, for cards and benchmarks."""
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return cpu
