@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from tunesmith.metrics.abc_shape import SHAPE_FEATURES
+
 ARTICLED = {"lstm": "An LSTM", "rnn": "An RNN", "gru": "A GRU"}
 MEASURES = "make bench-measures MEASURES_ARGS='--model folk=folk --data {data}'"
 
@@ -29,9 +31,18 @@ LIMITS = [
     "Titles and other header fields are made up or copied from the corpus; they say nothing true about the tune.",
     "It cannot be told what to write beyond a primer of ABC (a key, a metre, a first bar), and it only knows "
     "the characters of its corpus: a primer with any other character is refused.",
-    "A small model trained for a fixed, short budget on a CPU: good enough to play with and to fine-tune "
+    "A small model (a few million weights) trained for a fixed budget: good enough to play with and to fine-tune "
     "(`train --init folk` on data prepared with `--vocab-from folk`), not a state-of-the-art folk model.",
 ]
+
+# What the built-in model is held to (issue 19), each figure beside the same one for real held-out tunes.
+TARGET_BPC = 1.10
+TARGET_VALID_OF_REAL = 0.80  # free sampling: valid share at least this share of the real tunes'
+TARGET_FORCED = 0.01  # constrained: forced endings at most
+TARGET_BARS = 0.20  # constrained: median bars per tune within this of the real tunes' median
+TARGET_OA = 0.85  # every shape overlap with the training draw at least
+TARGET_TOLD_APART = 0.75  # a classifier tells its tunes from real ones no better than
+TARGET_COPIES = 0.02  # near copies of a training tune at most
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -197,3 +208,132 @@ def write_card(path: Path, facts: dict[str, Any]) -> None:
         "",
     ]
     path.write_text("\n".join(lines))
+
+
+def _pct(x: float | None) -> str:
+    return "?" if x is None else f"{100 * x:.1f}%"
+
+
+def _num(x: float | None) -> str:
+    return "?" if x is None else f"{x:.2f}"
+
+
+def _met(ok: bool | None) -> str:
+    return "?" if ok is None else ("**met**" if ok else "**missed**")
+
+
+def _figure_rows(r: dict[str, Any]) -> list[list[str]]:
+    """(figure, target, the model, real held-out tunes, met) for one temperature's row of the benchmark."""
+    real_valid, bars, real_bars = r["valid_real"], r["bars_median_constrained"], r["bars_median_real"]
+    oas, real_oas = r["shape_oas"], r["real_shape_oas"]
+    low = min(oas, key=oas.get) if oas else None
+    label = SHAPE_FEATURES[low][0] if low in SHAPE_FEATURES else low
+    told, (lo, hi) = r["told_apart"], r["told_apart_interval"]
+    bars_ok = None if bars is None or not real_bars else abs(bars - real_bars) <= TARGET_BARS * real_bars
+    bpc = r["bits_per_char"]
+    return [
+        [
+            "held-out bits per character",
+            f"≤ {TARGET_BPC:.2f}",
+            f"{bpc:.3f}" if bpc is not None else "?",
+            "",
+            _met(bpc <= TARGET_BPC if bpc is not None else None),
+        ],
+        [
+            "valid, sampling freely",
+            f"≥ {TARGET_VALID_OF_REAL:.0%} of real ({_pct(TARGET_VALID_OF_REAL * real_valid)})",
+            _pct(r["valid_free"]),
+            _pct(real_valid),
+            _met(r["valid_free"] >= TARGET_VALID_OF_REAL * real_valid),
+        ],
+        [
+            "valid, `--constrain`",
+            "100%",
+            _pct(r["valid_constrained"]),
+            _pct(real_valid),
+            _met(r["valid_constrained"] >= 1.0),
+        ],
+        [
+            "forced endings, `--constrain`",
+            f"≤ {TARGET_FORCED:.0%}",
+            _pct(r["forced_constrained"]),
+            "",
+            _met(r["forced_constrained"] <= TARGET_FORCED),
+        ],
+        [
+            "median bars per tune, `--constrain`",
+            f"within {TARGET_BARS:.0%} of real",
+            "?" if bars is None else f"{bars:g}",
+            "?" if real_bars is None else f"{real_bars:g}",
+            _met(bars_ok),
+        ],
+        [
+            f"lowest shape overlap with the training draw ({label})",
+            f"every one ≥ {TARGET_OA:.2f}",
+            f"{oas[low]:.2f}" if low else "?",
+            f"{real_oas[low]:.2f}" if low in real_oas else "?",
+            _met(oas[low] >= TARGET_OA if low else None),
+        ],
+        [
+            "told apart from real tunes (classifier accuracy, 95% interval)",
+            f"≤ {TARGET_TOLD_APART:.2f}",
+            "?" if told is None else f"{told:.2f} [{lo:.2f}, {hi:.2f}]",
+            "0.50 by definition",
+            _met(told <= TARGET_TOLD_APART if told is not None else None),
+        ],
+        [
+            "near copies of a training tune",
+            f"≤ {TARGET_COPIES:.0%}",
+            _pct(r["near_copies"]),
+            _pct(r.get("real_near_copies")),
+            _met(r["near_copies"] <= TARGET_COPIES if r["near_copies"] is not None else None),
+        ],
+    ]
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])]
+    return out + ["| " + " | ".join(row) + " |" for row in rows[1:]]
+
+
+def recommended(rows: list[dict[str, Any]]) -> float:
+    """The temperature whose row meets the most targets; ties go to the one a classifier tells apart least."""
+    met = lambda r: sum(row[-1] == _met(True) for row in _figure_rows(r))  # noqa: E731
+    return max(rows, key=lambda r: (met(r), -(r["told_apart"] or 1.0)))["temperature"]
+
+
+def card_figures(rows: list[dict[str, Any]], settings: dict[str, Any], command: str) -> str:
+    """The Figures section from ``benchmarks/measures.py`` rows (one per temperature), each against its target."""
+    lines = [
+        f"From `{command}` ({settings['num']} tunes per arm, seed {settings['seed']}, at most "
+        f"{settings['max_length']:,} characters a tune), on the held-out split of the recipe's data. Free samples "
+        "are judged like the real held-out tunes; the shape overlaps, the classifier and the near copies are of "
+        "the free samples.",
+    ]
+    if len(rows) > 1:
+        lines += ["", f"**Recommended temperature: {recommended(rows):g}**, the one that meets the most targets."]
+    for r in rows:
+        lines += ["", f"### Temperature {r['temperature']:g}", ""]
+        lines += _table([["figure", "target", "this model", "real held-out tunes", ""], *_figure_rows(r)])
+        lines += ["", "Every shape overlap with the training draw:", ""]
+        lines += _table(
+            [
+                ["feature of a tune's shape", "this model", "real held-out tunes"],
+                *(
+                    [SHAPE_FEATURES[f][0], f"{oa:.2f}", _num(r["real_shape_oas"].get(f))]
+                    for f, oa in r["shape_oas"].items()
+                ),
+            ]
+        )
+    return "\n".join(lines)
+
+
+def fill_figures(card: Path, body: str) -> None:
+    """Replace the card's Figures section (up to the next ``## `` heading) with ``body``."""
+    text = card.read_text()
+    start = text.find("\n## Figures\n")
+    if start < 0:
+        raise ValueError(f"{card} has no '## Figures' section")
+    start += len("\n## Figures\n")
+    end = text.find("\n## ", start)
+    card.write_text(text[:start] + "\n" + body + "\n" + (text[end:] if end >= 0 else ""))
