@@ -50,12 +50,14 @@ class AbcMedium(Medium):
         walked through the grammar here, so a header it cannot take is refused naming these options."""
         from tunesmith.constraints import tables_for
         from tunesmith.constraints.abc_words import missing_chars
-        from tunesmith.media.abc_kind import kind_primer
+        from tunesmith.media.abc_kind import kind_primer, tune_book
 
         primer = kind_primer(loaded.corpus, request.meter, request.key, request.rhythm)
         rep = loaded.representation
         if settings.constrain and hasattr(rep, "tokens") and not missing_chars(set(rep.chars)):
-            tables_for(list(rep.tokens), loaded.corpus).walk(primer, f"the header {' '.join(primer.split())!r}")
+            tables_for(list(rep.tokens), tune_book(loaded.corpus)).walk(
+                primer, f"the header {' '.join(primer.split())!r}"
+            )
         return primer
 
     def guard(self, rep: Representation, settings: SampleSettings) -> Guard | None:
@@ -95,6 +97,7 @@ class AbcMedium(Medium):
         return scores, skipped
 
     def write_samples(self, loaded: Any, settings: SampleSettings, out: Path, request: SampleRequest) -> SampleReport:
+        from tunesmith.media.abc_kind import tune_book
         from tunesmith.media.abc_samples import write_samples
 
         if request.prime_audio:
@@ -116,6 +119,7 @@ class AbcMedium(Medium):
             extra=extra,
             render=request.render,
             profile=loaded.corpus,
+            grammar_profile=tune_book(loaded.corpus) if request.kind() else None,
         )
 
     def compose(

@@ -131,16 +131,18 @@ def write_samples(
     render: tuple[str, ...] = (),
     audio: AudioOptions | None = None,
     profile: CorpusProfile | None = None,
+    grammar_profile: CorpusProfile | None = None,
 ) -> SampleReport:
     """Generate ``settings.num`` tunes into ``out`` as ``NNN.abc`` + ``NNN.mid`` and ``samples.json``, each judged
-    against the training corpus's ``profile`` (the generic floor when None).
+    against the training corpus's ``profile`` (the generic floor when None). ``grammar_profile`` holds
+    ``--constrain`` to less than the corpus (a tune book's header: :func:`tunesmith.media.abc_kind.tune_book`).
 
     ``render`` names more formats (wav, flac, ogg, svg, musicxml) written beside each tune as ``NNN.<format>``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    generated = generate_tunes(model, rep, settings, profile)
+    generated = generate_tunes(model, rep, settings, grammar_profile or profile)
     seconds = time.perf_counter() - started
     texts = [tune_text(rep, g.tokens, i + 1) for i, g in enumerate(generated)]
     names = numbered(len(generated))
