@@ -81,6 +81,7 @@ bench-tokens: $(STAMP)
 # The built-in folk model (tunesmith/pretrained/folk/, `tunesmith sample folk`): the folk corpus with the default
 # split, a named preset, a fixed seed and a budget in optimiser steps, exported as a float16 bundle (at most 8 MB)
 # with its MODEL_CARD.md. Re-running resumes the run (benchmarks/work/pretrained/). PRETRAINED_ARGS='--steps 8000'.
+# The shipped one took 3,800 steps: 2.2 minutes on a GPU, about 6 hours on 2 CPU cores (benchmarks/pretrained_gpu.sh).
 .PHONY: pretrained
 pretrained: $(STAMP)
 	$(BIN)/python -m tunesmith.pipeline.pretrained $(PRETRAINED_ARGS)

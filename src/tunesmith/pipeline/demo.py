@@ -31,6 +31,7 @@ SHIPPED = "folk"  # the built-in model the demo starts with
 RHYTHMS = ("reel", "jig", "hornpipe", "polka", "waltz", "slip jig", "march")  # the commonest dance kinds
 DEMO_STEPS = 600  # about 4 minutes of abc-lstm-demo on an idle 2-core CPU
 MAX_STEPS = 100_000
+TEMPERATURE = 0.8  # the shipped model's recommended temperature (its card), for both models side by side
 MAX_LENGTH = 1000  # characters a demo tune may take (the corpus's 99th percentile is about 760)
 RENDER = ("wav", "svg")  # hear them and read them
 
@@ -52,8 +53,10 @@ def rhythm_primers(profile: Any) -> list[tuple[str, str]]:
     return primers or [("any", "")]
 
 
-def tunes_by_rhythm(loaded: Any, out: Path, per_rhythm: int, temperature: float = 1.0) -> SampleReport:
+def tunes_by_rhythm(loaded: Any, out: Path, per_rhythm: int, temperature: float = TEMPERATURE) -> SampleReport:
     """``per_rhythm`` constrained tunes of each rhythm into ``out/<rhythm>/``, as one report for one table."""
+    from tunesmith.media import abc_kind
+
     reports, tunes = [], []
     for rhythm, primer in rhythm_primers(loaded.corpus):
         folder = out / rhythm.replace(" ", "-")
@@ -62,7 +65,14 @@ def tunes_by_rhythm(loaded: Any, out: Path, per_rhythm: int, temperature: float 
         )
         extra = {"model": str(loaded.source), "rhythm": rhythm}
         report = write_samples(
-            loaded.model, loaded.representation, settings, folder, extra=extra, render=RENDER, profile=loaded.corpus
+            loaded.model,
+            loaded.representation,
+            settings,
+            folder,
+            extra=extra,
+            render=RENDER,
+            profile=loaded.corpus,
+            grammar_profile=abc_kind.tune_book(loaded.corpus),
         )
         reports.append(report)
         tunes += [{**t, "file": f"{folder.name}/{t['file']}"} for t in report.tunes]
