@@ -144,3 +144,35 @@ def test_keep_survives_a_reload_and_reroll_replaces_the_tune(page: Any, studio: 
     page.locator("#results .card button.reroll").first.click()
     page.wait_for_function(f"() => document.querySelector('#results .card').dataset.id !== '{before}'", timeout=60_000)
     assert page.locator("#results .card").count() == 1 and page.locator("#results img.score").count() >= 1
+
+
+def test_the_studio_opens_on_the_shipped_model_with_constrain_on_and_only_for_abc(
+    page: Any, trained_run: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A first visit: the built-in folk model is chosen and Constrain is ticked; a model that is not ABC greys
+    the box out, and coming back to an ABC model gives back the person's choice."""
+    import json
+
+    from tunesmith.bundle import export
+
+    models = tmp_path_factory.mktemp("first-visit-models")
+    midi = export(trained_run, models / "a-midi-model")
+    info = json.loads((midi / "config.json").read_text())
+    info["config"]["data"]["representation"] = "midi-notes"  # read as a MIDI model by the catalog, never loaded
+    (midi / "config.json").write_text(json.dumps(info))
+    app = create_app([models], tmp_path_factory.mktemp("first-visit-store"))
+    entries = app.state.catalog.entries()
+    folk = next(e.id for e in entries if e.details.get("builtin") and e.name == "folk")
+    other = next(e.id for e in entries if e.name.endswith("a-midi-model"))
+    with running(app) as url:
+        page.goto(url + "/")
+        assert page.locator("#model").input_value() == folk
+        assert page.is_checked("#constrain") and page.is_enabled("#constrain")
+        page.select_option("#model", other)
+        assert not page.is_enabled("#constrain") and not page.is_checked("#constrain")
+        page.select_option("#model", folk)
+        assert page.is_checked("#constrain")
+        page.uncheck("#constrain")  # the person's choice holds across models
+        page.select_option("#model", other)
+        page.select_option("#model", folk)
+        assert not page.is_checked("#constrain")

@@ -176,7 +176,21 @@ async function loadKept() {
   $("#kept-empty").hidden = records.length > 0;
 }
 
+// Constrain is on by default and only for ABC models: a MIDI or audio model gets the box off and greyed out,
+// and choosing an ABC model again gives back what the person had chosen.
+let constrainWanted = true;
+function fitConstrain() {
+  const option = $("#model").selectedOptions[0];
+  const box = $("#constrain");
+  const abc = !option || option.dataset.abc !== "no";
+  box.disabled = !abc;
+  box.checked = abc && constrainWanted;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  $("#constrain").addEventListener("change", () => { constrainWanted = $("#constrain").checked; });
+  $("#model").addEventListener("change", fitConstrain);
+  fitConstrain();
   $("#compose").addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors();
