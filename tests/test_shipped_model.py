@@ -77,7 +77,7 @@ def test_the_bundle_is_small_16_bit_and_its_card_holds_the_measured_figures(fold
     assert figures.count("| valid, `--constrain` | 100% |") >= 1
 
 
-def test_asked_for_a_jig_the_shipped_model_writes_valid_jigs_with_a_tune_books_header(tmp_path: Path) -> None:
+def test_asked_for_a_jig_the_shipped_model_writes_valid_jigs_with_a_players_header(tmp_path: Path) -> None:
     out = tmp_path / "jigs"
     args = ["sample", "folk", "--rhythm", "jig", "--meter", "6/8", "--constrain", "--num", "2", "--seed", "3"]
     result = invoke(*args, "--out", out)
@@ -87,4 +87,4 @@ def test_asked_for_a_jig_the_shipped_model_writes_valid_jigs_with_a_tune_books_h
     for tune in report["tunes"]:
         header = (out / tune["file"]).read_text().split("\nK:", 1)[0]
         assert "\nR:jig\nM:6/8\n" in header
-        assert {line[:2] for line in header.splitlines()} <= {"X:", "T:", "R:", "M:", "L:", "Q:"}
+        assert {line[:2] for line in header.splitlines()} <= {"X:", "R:", "M:", "L:", "Q:"}

@@ -38,16 +38,19 @@ SAME_METER = {"4/4": "C", "C": "4/4", "2/2": "C|", "C|": "2/2"}  # one bar, two 
 COMMON_KEYS = ["G", "D", "A", "E", "C", "F", "Bb", "Eb", "Em", "Am", "Bm", "Dm", "Gm", "Ador", "Edor", "Amix", "Dmix"]
 COMMON_METERS = ["6/8", "2/4", "3/4", "4/4", "C", "C|", "2/2", "9/8", "12/8", "3/8", "3/2"]
 _METER = re.compile(r"\d+/\d+")
-TUNE_BOOK_FIELDS = "TRMLQK"  # title, rhythm, meter, unit, tempo, key: the header of a tune in a tune book
+TUNE_BOOK_FIELDS = "RMLQK"  # rhythm, meter, unit, tempo, key: what a player needs from a tune book's header
 
 
 def tune_book(profile: CorpusProfile | None) -> CorpusProfile | None:
-    """``profile`` with a tune book's header fields only, for the grammar when a kind of tune is asked for: the
+    """``profile`` with a player's header fields only, for the grammar when a kind of tune is asked for: the
     corpus's notes, sources and archive numbers (``N:``, ``O:``, ``S:``, ``Z:``…) belong to its own tunes, and a
-    new reel written under an Essen song's field notes reads as nonsense to a musician."""
+    new reel written under an Essen song's field notes reads as nonsense to a musician. Titles go too: after an
+    ``R:`` line the model writes the corpus's second title lines ("(Can be used as a…"), and an untitled tune
+    reads better than a made-up name in broken words."""
     if profile is None:
         return None
-    return dataclasses.replace(profile, fields={k: v for k, v in profile.fields.items() if k in TUNE_BOOK_FIELDS})
+    fields = {k: v for k, v in profile.fields.items() if k in TUNE_BOOK_FIELDS}
+    return dataclasses.replace(profile, fields=fields)
 
 
 @dataclass(frozen=True)
