@@ -121,6 +121,19 @@ def test_pickups_and_closing_bars() -> None:
     assert _bad(HEAD + "A|BAB c3|1 BAB c2:|2 BAB c3|]\n") == []
     # …but a short bar in the middle of a part is not.
     assert _bad(HEAD + "A|BAB c3|BAB|c3 BAB|c2:|\n") == ["line 6: a bar of 3/8 in 3/4 time"]
+    # A pickup closed by |: or || (the tune's first, or at most half a bar) and a second ending's short bar.
+    assert _bad(HEAD + "(g/f/)|:e2A ABA|e2A Bcd:|\n") == []
+    assert _bad(HEAD + "d/B || cAF G2 G | ABc AdB || g | fed efg | age d2 |]\n") == []
+    assert _bad(HEAD + "|:B|cAF G2G|ABc AdB|1 cAF G2:|2 cAF G3|]\n") == []
+
+
+def test_short_bars_made_to_look_like_pickups_and_closings_are_not_bars() -> None:
+    """Every bar here is some section's first or last, but none is a bar of 6/8. A part's closing bar is short
+    only after a full bar, so the three closing bars fail (the pickups before them pass)."""
+    reel = "ABc|AB cd||Bcd|ABc Bc||ABc d|cBA G||\n"
+    assert _bad(HEAD + reel) == [f"line 6: a bar of {n} in 3/4 time" for n in ("1/2", "5/8", "1/2")]
+    assert _bad(HEAD + "ABc d2||ABc d2||ABc d2||\n") == ["line 6: a bar of 5/8 in 3/4 time"] * 2  # not pickups
+    assert not check(HEAD + reel, ending="ended", abc2midi=False).valid
 
 
 def test_free_meter_checks_no_bars() -> None:

@@ -368,7 +368,9 @@ class AbcGrammar(HeaderGrammar, NoteGrammar, BarGrammar):
 def _plain(value: object) -> object:
     """See :meth:`AbcGrammar.walk_key`: every :class:`Bar` inside ``value`` with its end-only fields cleared."""
     if isinstance(value, Bar):
-        return value._replace(notes=0, bars=0, last_ok=False, steady=False, held=0, has_note=False, pattern="")
+        return value._replace(
+            notes=0, bars=0, last_ok=False, steady=False, held=0, has_note=False, pattern="", last_short=False
+        )
     if isinstance(value, tuple):
         return tuple(_plain(v) for v in value)
     return value

@@ -5,8 +5,9 @@ counted exactly in ticks (:mod:`tunesmith.constraints.abc_words`); what the vali
 notes, to the corpus's floor) is counted too, capped at the floor so states stay few.
 
 The bar rules are the validity check's: a bar is full, or it is short as the first bar of a section (a
-pickup, closed by any bar line) or its last (closed by ``||`` ``|]`` ``|:`` ``:|`` ``::`` or by the end of
-the tune). abc2midi's rules on repeats hold too: ``|:`` needs its ``:|``, ``|1`` its ``:|2``; after a ``:|``,
+pickup, closed by a plain bar line; by a section's bar line too when it is the tune's first bar or at most half
+a bar) or as the last bar of a part that has had a full bar (closed by ``||`` ``|]`` ``|:`` ``:|`` ``::`` or by
+the end of the tune). abc2midi's rules on repeats hold too: ``|:`` needs its ``:|``, ``|1`` its ``:|2``; after a ``:|``,
 another ``:|`` is fine (abc2midi assumes its ``|:``), but ``::`` and endings need their ``|:`` (abc2midi counts
 its passes on and loses the endings); a second ending is not closed by ``:|`` (abc2midi then cannot close the
 next one's).
@@ -45,6 +46,9 @@ class Bar(NamedTuple):
     pattern: str  # abc2midi's accompaniment for this meter ("" for none)
     steady: bool  # the last closed bar was full, so this one's accompaniment keeps its slots
     held: int  # ticks fermatas add to this bar (abc2midi plays a note under H twice as long), up to a bar
+    part_full: bool = False  # a full bar has closed in this part (since the last || |] |: ::)
+    opened: bool = False  # a bar with music has closed in this tune
+    last_short: bool = False  # the last closed bar was a short one that may not end the tune (a long pickup)
 
     @property
     def room(self) -> int:
@@ -65,13 +69,32 @@ class BarGrammar:
         """``x`` with one more note counted."""
         return x if x.notes >= self.floor_notes else x._replace(notes=x.notes + 1)
 
-    def _closed(self, x: Bar, **changes: object) -> Bar:
-        """``x`` after a bar line closes its bar (``changes``: the section's new kind and ending)."""
+    def _closed(self, x: Bar, new_part: bool = False, **changes: object) -> Bar:
+        """``x`` after a bar line closes its bar (``changes``: the section's new kind and ending; ``new_part``: the
+        bar line begins a part, so a short closing bar needs a full bar again)."""
         if not x.D:
-            return x._replace(**changes)  # type: ignore[arg-type]
+            return x._replace(part_full=x.part_full and not new_part, **changes)  # type: ignore[arg-type]
         bars = min(self.floor_bars, x.bars + 1)
         steady = x.full and not x.held
-        return x._replace(D=0, bars=bars, last_ok=self._stops(x), steady=steady, held=0, **changes)  # type: ignore[arg-type]
+        part_full = (x.part_full or x.full) and not new_part
+        last_short = not x.full and not self._may_end_short(x)
+        return x._replace(  # type: ignore[arg-type]
+            D=0,
+            bars=bars,
+            last_ok=self._stops(x),
+            steady=steady,
+            held=0,
+            part_full=part_full,
+            opened=True,
+            last_short=last_short,
+            **changes,
+        )
+
+    @staticmethod
+    def _may_end_short(x: Bar) -> bool:
+        """May the short bar ``x`` end its section (validity's rule)? As the closing bar of a part that has had a
+        full bar, or as a pickup: the tune's first bar, or one of at most half a bar."""
+        return x.part_full or (x.first and (not x.opened or 2 * x.D <= x.E))
 
     @staticmethod
     def _stops(x: Bar) -> bool:
@@ -84,6 +107,8 @@ class BarGrammar:
     def _ends_well(self, x: Bar) -> bool:
         """Would the tune be whole if it ended here (floors, nothing open, an accompaniment that stops in time)?"""
         if x.slur or x.tie or not x.has_note or x.sect == OPEN or x.ending in (1, SECOND):
+            return False
+        if (not x.full and not self._may_end_short(x)) if x.D else x.last_short:
             return False
         if x.notes < self.floor_notes or x.bars + (x.D > 0) < self.floor_bars:
             return False
@@ -109,11 +134,13 @@ class BarGrammar:
                 return None  # abc2midi wants a |: before an ending that follows a :| (it counts passes on)
             ending = 1 if token != "|" else x.ending
             return self._closed(x, first=x.first and x.D == 0, ending=ending)
-        if token in ("||", "|]", "|:"):  # any bar with music may end a section, short or not (|] too: more may follow)
+        if x.D and not x.full and not self._may_end_short(x):
+            return None  # from here on every bar line ends a section
+        if token in ("||", "|]", "|:"):  # a bar with music may end a section (|] too: more may follow)
             if x.sect == OPEN or x.ending == 1:
                 return None
             sect = OPEN if token == "|:" else CLOSED if x.sect == CLOSED else DOUBLE
-            return self._closed(x, first=True, sect=sect, ending=0)
+            return self._closed(x, new_part=True, first=True, sect=sect, ending=0)
         if token == ":|" and x.ending == 0:  # after another :|, abc2midi assumes the |: (a warning)
             return self._closed(x, first=True, sect=CLOSED, ending=0)
         if token == ":|" and x.ending == 2:
@@ -127,7 +154,7 @@ class BarGrammar:
             return y and y._replace(steady=False)
         if x.ending == 1:
             return None  # a first ending's :| leads into a second ending
-        return self._closed(x, first=True, sect=OPEN if token == "::" else CLOSED, ending=0)
+        return self._closed(x, new_part=token == "::", first=True, sect=OPEN if token == "::" else CLOSED, ending=0)
 
     def _bars_open(self, x: Bar, line: bool) -> tuple[bool, ...]:
         """May a bar line begin with ``|``, with ``:``, with ``[``?"""
@@ -154,8 +181,13 @@ class BarGrammar:
         if notes > 0 or bars > 0:  # a note at a time, a bar line once the notes left go one to a bar
             full = x.E > 0 and x.full  # a bar of free meter ends where the way out likes
             if x.D and (full or (bars > 0 and notes <= bars)):
-                return "|" if full or not x.E or x.first else self._short_close(x)
+                if full or not x.E or x.first:
+                    return "|"
+                if self._may_end_short(x):
+                    return self._short_close(x)
             return "C" if x.room > 0 else "|"
+        if x.D and x.E and not x.full and not self._may_end_short(x):
+            return "C"  # fill the bar first: it may not end its section short
         if x.sect == OPEN or x.ending == 1:
             return ":" if x.D else "C"
         if x.gch and not (self._stops(x) if x.D else x.last_ok):
@@ -178,6 +210,6 @@ class BarGrammar:
         if room < 4 or factor > 1:
             return room
         if x.notes < self.floor_notes or x.bars + 1 < self.floor_bars:  # more to come; the bar may close short
-            return 4
-        ends = not x.gch or self._stops(x._replace(D=x.D + 4))
+            return 4 if x.first or self._may_end_short(x) else room
+        ends = (not x.gch or self._stops(x._replace(D=x.D + 4))) and self._may_end_short(x._replace(D=x.D + 4))
         return 4 if ends else room  # the last bar may be short

@@ -27,6 +27,8 @@ from functools import lru_cache
 from tunesmith.abc_text import default_unit, parse_key, parse_meter, parse_unit
 
 _FIELD = re.compile(r"^([A-Za-z]):(.*)$")
+# Bar lines after which a new part begins: || |] |: and :: (a :| goes back; ":||" is a :| and a plain |)
+_NEW_PART = re.compile(r"^(?:\|\||\|\]|\|:)|::")
 _STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ACCIDENTALS = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
 _DEGREES = {"C": 0, "D": 1, "E": 2, "F": 3, "G": 4, "A": 5, "B": 6}
@@ -82,13 +84,25 @@ class Bar:
     # first note) or rest (pitch and step None). The staff step counts letters up from middle C = 0.
     events: list[tuple[int | None, int | None, Fraction]] = field(default_factory=list)
     ending: str = ""  # the ending number(s) it starts, as written: "1", "2", "1,3"
+    after_full: bool = False  # a full bar came before it in its part (since the last || |] |: :: or field P:/V:)
+    opening: bool = False  # the tune's first bar
 
     @property
     def ok(self) -> bool:
+        """Full, or short in one of the ways tunes are written: a part's pickup (its first bar; closed by || or
+        |: too when it is the tune's first bar or at most half a bar), or the closing bar of a part that has had a
+        full bar (a second ending's too). Without the last conditions every bar of
+        "G2 G2 BA || G3 D B2 | d2 dB AG ||" in 2/2 passes (each is some section's first or last), though none
+        is a bar of 2/2."""
         assert self.meter is not None
         if self.rests:
             return self.length == self.meter * self.rests
-        return self.length == self.meter or (0 < self.length < self.meter and (self.start or self.end))
+        if self.length == self.meter:
+            return True
+        if not 0 < self.length < self.meter:
+            return False
+        pickup = self.start and (not self.end or self.opening or 2 * self.length <= self.meter)
+        return pickup or (self.end and self.after_full)
 
 
 @dataclass
@@ -194,14 +208,22 @@ class BarCounter:
         self.barlines: list[str] = []  # bar lines and [1 [2 ending marks, as written
         self.keys: list[str] = []  # K: values in the body (lines and inline fields), in order
         self._lengths: dict[str, Fraction] = {}  # written length text -> whole notes, in the current unit
+        self.part_full = False  # a full bar has closed in the current part
 
-    def close(self, section_end: bool, next_line: int) -> None:
+    def close(self, section_end: bool, next_line: int, new_part: bool | None = None) -> None:
+        """Close the bar at a bar line (``section_end``: one that ends a section, :| too); ``new_part`` (default:
+        ``section_end``) when it also begins a new part (|| |] |: ::), after which a short closing bar needs a full
+        bar again. A first or second ending's :| goes on in the same part."""
         bar = self.bar
         bar.meter, bar.end = self.meter, section_end
         if bar.events:  # the notes' lengths are added up once, here: exact, and faster than note by note
             total = _total([length for _, _, length in bar.events])
             bar.length = bar.length + total if bar.length else total
+        bar.after_full = self.part_full
+        full = bar.meter is not None and bar.length == bar.meter * max(bar.rests, 1)
+        self.part_full = (self.part_full or full) and not (section_end if new_part is None else new_part)
         if bar.music or bar.length:
+            bar.opening = not self.bars
             self.bars.append(bar)
             self.bar = Bar(start=section_end, line=next_line)
         else:  # an empty stretch between two bar lines passes its flags on
@@ -292,7 +314,8 @@ class BarCounter:
             elif kind == "bar":
                 token = m.group(0)
                 self.barlines.append(token)
-                self.close(":" in token or "||" in token or "]" in token or "[" in token, number)
+                section_end = ":" in token or "||" in token or "]" in token or "[" in token
+                self.close(section_end, number, new_part=bool(_NEW_PART.search(token)))
                 if m.group("num"):
                     self.bar.ending = m.group("num")
             elif kind == "rest":
