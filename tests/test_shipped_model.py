@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.cli.in_process import invoke
+from tests.cli.in_process import invoke, one_line_error
 from tunesmith.bundle import load
 from tunesmith.pipeline.pretrained import MAX_BUNDLE_BYTES
 from tunesmith.pretrained import builtin_models
@@ -88,3 +88,8 @@ def test_asked_for_a_jig_the_shipped_model_writes_valid_jigs_with_a_players_head
         header = (out / tune["file"]).read_text().split("\nK:", 1)[0]
         assert "\nR:jig\nM:6/8\n" in header
         assert {line[:2] for line in header.splitlines()} <= {"X:", "R:", "M:", "L:", "Q:"}
+
+
+def test_evaluating_the_shipped_model_without_data_says_how_to_make_its_held_out_split() -> None:
+    line = one_line_error(invoke("evaluate", "folk", "--num", "2"), "tunesmith prepare --corpus folk")
+    assert "--data data/folk" in line

@@ -109,6 +109,15 @@ def data_folder(model_path: Path, kind: str, data: Path | None) -> Path:
     if data is not None:
         return Path(data)
     if kind != "run":
+        from tunesmith.pretrained import builtin_models
+
+        named = {n for n, p in builtin_models().items() if str(model_path) == n or p == Path(model_path)}
+        name = min(named, default=None)
+        if name is not None:  # its card says how its held-out split is made
+            raise TunesmithError(
+                f"the built-in model '{name}' is measured on its corpus's held-out tunes: run "
+                f"'tunesmith prepare --corpus {name} --out data/{name}', then add --data data/{name}"
+            )
         raise TunesmithError(f"{model_path} is a bundle; name the prepared folder it was trained on with --data DIR")
     try:
         recorded = read_json(model_path / "data.json").get("data")
