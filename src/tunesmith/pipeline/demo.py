@@ -185,6 +185,8 @@ def run_demo(
     echo("")
     echo(f"tunes        {shipped_out}/ and {out}/trained/  (*.abc, *.mid, *.wav, *.svg; details in samples.json)")
     echo(f"run          {run_dir}  (metrics.csv, checkpoints/)")
-    echo(f"more tunes   tunesmith sample {SHIPPED if shipped else run_dir} --rhythm jig --key G --constrain --num 5")
+    model = SHIPPED if shipped else run_dir
+    ask = f"--rhythm jig --key G --constrain --temperature {TEMPERATURE:g}"
+    echo(f"more tunes   tunesmith sample {model} {ask} --num 5")
     echo(f"studio       tunesmith serve --models {out}   (then open http://127.0.0.1:8000/)")
     echo(f"how good     tunesmith evaluate {run_dir} --num 200 --out report/   (and: tunesmith plot {run_dir})")
