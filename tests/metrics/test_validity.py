@@ -129,9 +129,10 @@ def test_pickups_and_closing_bars() -> None:
 
 def test_short_bars_made_to_look_like_pickups_and_closings_are_not_bars() -> None:
     """Every bar here is some section's first or last, but none is a bar of 6/8. A part's closing bar is short
-    only after a full bar, so the three closing bars fail (the pickups before them pass)."""
+    only after a full bar, so the three closing bars fail; a pickup is at most half a bar, so "ABc d" fails too
+    (the tune's opening "ABc" and the half-bar "Bcd" pass)."""
     reel = "ABc|AB cd||Bcd|ABc Bc||ABc d|cBA G||\n"
-    assert _bad(HEAD + reel) == [f"line 6: a bar of {n} in 3/4 time" for n in ("1/2", "5/8", "1/2")]
+    assert _bad(HEAD + reel) == [f"line 6: a bar of {n} in 3/4 time" for n in ("1/2", "5/8", "1/2", "1/2")]
     assert _bad(HEAD + "ABc d2||ABc d2||ABc d2||\n") == ["line 6: a bar of 5/8 in 3/4 time"] * 2  # not pickups
     assert not check(HEAD + reel, ending="ended", abc2midi=False).valid
 

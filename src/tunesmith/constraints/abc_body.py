@@ -5,12 +5,11 @@ counted exactly in ticks (:mod:`tunesmith.constraints.abc_words`); what the vali
 notes, to the corpus's floor) is counted too, capped at the floor so states stay few.
 
 The bar rules are the validity check's: a bar is full, or it is short as the first bar of a section (a
-pickup, closed by a plain bar line; by a section's bar line too when it is the tune's first bar or at most half
-a bar) or as the last bar of a part that has had a full bar (closed by ``||`` ``|]`` ``|:`` ``:|`` ``::`` or by
-the end of the tune). abc2midi's rules on repeats hold too: ``|:`` needs its ``:|``, ``|1`` its ``:|2``; after a ``:|``,
-another ``:|`` is fine (abc2midi assumes its ``|:``), but ``::`` and endings need their ``|:`` (abc2midi counts
-its passes on and loses the endings); a second ending is not closed by ``:|`` (abc2midi then cannot close the
-next one's).
+pickup: the tune's first bar, or one of at most half a bar) or as the last bar of a part that has had a full
+bar (closed by ``||`` ``|]`` ``|:`` ``:|`` ``::`` or by the end of the tune). abc2midi's rules on repeats hold
+too: ``|:`` needs its ``:|``, ``|1`` its ``:|2``; after a ``:|``, another ``:|`` is fine (abc2midi assumes
+its ``|:``), but ``::`` and endings need their ``|:`` (abc2midi counts its passes on and loses the endings); a
+second ending is not closed by ``:|`` (abc2midi then cannot close the next one's).
 """
 
 from __future__ import annotations
@@ -91,10 +90,15 @@ class BarGrammar:
         )
 
     @staticmethod
-    def _may_end_short(x: Bar) -> bool:
-        """May the short bar ``x`` end its section (validity's rule)? As the closing bar of a part that has had a
-        full bar, or as a pickup: the tune's first bar, or one of at most half a bar."""
-        return x.part_full or (x.first and (not x.opened or 2 * x.D <= x.E))
+    def _pickup(x: Bar) -> bool:
+        """Is the short bar ``x`` a pickup (validity's rule)? A section's first bar: the tune's, or one of at most
+        half a bar."""
+        return x.first and (not x.opened or 2 * x.D <= x.E)
+
+    def _may_end_short(self, x: Bar) -> bool:
+        """May the short bar ``x`` end its section? As a pickup, or as the closing bar of a part that has had a
+        full bar."""
+        return x.part_full or self._pickup(x)
 
     @staticmethod
     def _stops(x: Bar) -> bool:
@@ -128,7 +132,7 @@ class BarGrammar:
         if token == "[1" and x.D:
             return None  # an ending's mark on its own, "[1", comes after a bar line
         if token in ("|", "|1", "|[1", "[1"):
-            if not (x.full or x.first or x.D == 0):
+            if not (x.full or x.D == 0 or self._pickup(x)):
                 return None
             if token != "|" and (x.ending != 0 or x.sect == CLOSED):
                 return None  # abc2midi wants a |: before an ending that follows a :| (it counts passes on)
@@ -181,7 +185,7 @@ class BarGrammar:
         if notes > 0 or bars > 0:  # a note at a time, a bar line once the notes left go one to a bar
             full = x.E > 0 and x.full  # a bar of free meter ends where the way out likes
             if x.D and (full or (bars > 0 and notes <= bars)):
-                if full or not x.E or x.first:
+                if full or not x.E or self._pickup(x):
                     return "|"
                 if self._may_end_short(x):
                     return self._short_close(x)
@@ -210,6 +214,6 @@ class BarGrammar:
         if room < 4 or factor > 1:
             return room
         if x.notes < self.floor_notes or x.bars + 1 < self.floor_bars:  # more to come; the bar may close short
-            return 4 if x.first or self._may_end_short(x) else room
+            return 4 if self._may_end_short(x) else room
         ends = (not x.gch or self._stops(x._replace(D=x.D + 4))) and self._may_end_short(x._replace(D=x.D + 4))
         return 4 if ends else room  # the last bar may be short

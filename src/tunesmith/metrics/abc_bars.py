@@ -89,11 +89,10 @@ class Bar:
 
     @property
     def ok(self) -> bool:
-        """Full, or short in one of the ways tunes are written: a part's pickup (its first bar; closed by || or
-        |: too when it is the tune's first bar or at most half a bar), or the closing bar of a part that has had a
-        full bar (a second ending's too). Without the last conditions every bar of
-        "G2 G2 BA || G3 D B2 | d2 dB AG ||" in 2/2 passes (each is some section's first or last), though none
-        is a bar of 2/2."""
+        """Full, or short in one of the ways tunes are written: a pickup (a section's first bar: the tune's, or
+        one of at most half a bar), or the closing bar of a part that has had a full bar (a second ending's too).
+        Without those conditions every bar of "G2 G2 BA || G3 D B2 | d2 dB AG ||" in 2/2 passes (each is some
+        section's first or last), though none is a bar of 2/2."""
         assert self.meter is not None
         if self.rests:
             return self.length == self.meter * self.rests
@@ -101,7 +100,7 @@ class Bar:
             return True
         if not 0 < self.length < self.meter:
             return False
-        pickup = self.start and (not self.end or self.opening or 2 * self.length <= self.meter)
+        pickup = self.start and (self.opening or 2 * self.length <= self.meter)
         return pickup or (self.end and self.after_full)
 
 
