@@ -31,7 +31,7 @@ SHIPPED = "folk"  # the built-in model the demo starts with
 RHYTHMS = ("reel", "jig", "hornpipe", "polka", "waltz", "slip jig", "march")  # the commonest dance kinds
 DEMO_STEPS = 600  # about 4 minutes of abc-lstm-demo on an idle 2-core CPU
 MAX_STEPS = 100_000
-TEMPERATURE = 0.8  # the shipped model's recommended temperature (its card), for both models side by side
+TEMPERATURE = 0.7  # the shipped model's recommended temperature (its card), for both models side by side
 MAX_LENGTH = 1000  # characters a demo tune may take (the corpus's 99th percentile is about 760)
 RENDER = ("wav", "svg")  # hear them and read them
 
