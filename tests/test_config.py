@@ -37,9 +37,9 @@ def test_overrides_are_typed_and_applied_to_a_copy() -> None:
     [
         ("train.lrr=0.1", "unknown setting 'train.lrr'"),
         ("optim.lr=0.1", "unknown setting 'optim.lr'"),
-        ("model.hidden=big", "'model.hidden' needs a int, got 'big'"),
-        ("model.hidden=1.5", "'model.hidden' needs a int"),
-        ("train.lr=fast", "'train.lr' needs a float"),
+        ("model.hidden=big", "model.hidden needs a whole number, got 'big'"),
+        ("model.hidden=1.5", "model.hidden needs a whole number"),
+        ("train.lr=fast", "train.lr needs a number"),
         ("model.dropout=1.5", "model.dropout must be in [0, 1)"),
         ("train.lr", "expected key=value"),
     ],

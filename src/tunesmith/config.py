@@ -8,6 +8,7 @@ value of the wrong type is an error, never silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -146,6 +147,9 @@ def all_keys() -> list[str]:
     return [f"{s}.{f.name}" for s in _SECTIONS for f in dataclasses.fields(getattr(Config(), s))]
 
 
+KIND_WORDS = {bool: "yes or no", int: "a whole number", float: "a number", str: "text"}  # in error messages
+
+
 def _coerce(raw: Any, kind: type, key: str, source: str) -> Any:
     """Turn a YAML value or a command-line string into ``kind``, or say why not."""
     text = raw if isinstance(raw, str) else None
@@ -170,7 +174,7 @@ def _coerce(raw: Any, kind: type, key: str, source: str) -> Any:
             return str(raw)
     except ValueError:
         pass
-    raise TunesmithError(f"{source}: '{key}' needs a {kind.__name__}, got {raw!r}")
+    raise TunesmithError(f"{source}: {key} needs {KIND_WORDS.get(kind, kind.__name__)}, got {raw!r}")
 
 
 def _assign(cfg: Config, key: str, raw: Any, source: str) -> None:
@@ -305,16 +309,32 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in files if p.name.endswith(".yaml"))
 
 
+def unknown_preset(name: str) -> TunesmithError:
+    """The one line for a preset that does not exist: the near miss when there is one, else every name."""
+    names = preset_names()
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    if close:
+        return TunesmithError(
+            f"unknown preset '{name}'; did you mean '{close[0]}'? ('tunesmith presets' lists them all)"
+        )
+    return TunesmithError(f"unknown preset '{name}'; choose one of: {', '.join(names)}")
+
+
+def preset_text(name: str) -> str:
+    """A built-in preset's YAML, as written (its comments too)."""
+    resource = resources.files("tunesmith.presets") / f"{name}.yaml"
+    if not resource.is_file():
+        raise unknown_preset(name)
+    return resource.read_text()
+
+
 def load_preset(name: str) -> Config:
     """A built-in preset by name, or a YAML file by path."""
     path = Path(name)
     if name.endswith((".yaml", ".yml")) and path.is_file():
         text, source = path.read_text(), str(path)
     else:
-        resource = resources.files("tunesmith.presets") / f"{name}.yaml"
-        if not resource.is_file():
-            raise TunesmithError(f"unknown preset '{name}'; choose one of: {', '.join(preset_names())}")
-        text, source = resource.read_text(), f"preset {name}"
+        text, source = preset_text(name), f"preset {name}"
     raw = yaml.safe_load(text) or {}
     if not isinstance(raw, dict):
         raise TunesmithError(f"{source}: expected a mapping of settings")

@@ -75,7 +75,7 @@ def test_unknown_preset_and_settings(small_data: Path, tmp_path: Path) -> None:
     )
     _fails_cleanly(
         run_cli(*base, "--preset", "abc-lstm-debug", "--set", "model.layers=two"),
-        "'model.layers' needs a int, got 'two'",
+        "model.layers needs a whole number, got 'two'",
     )
     _fails_cleanly(run_cli(*base, "--preset", "abc-lstm-debug", "--data", tmp_path), "not a prepared dataset")
 

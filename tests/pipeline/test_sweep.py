@@ -50,7 +50,7 @@ def test_grid_values_are_read_with_the_config_types() -> None:
     assert slug({"model.dropout": 0.1, "train.lr": 1e-4}) == "dropout-0.1_lr-0.0001"
     with pytest.raises(TunesmithError, match="did you mean model.dropout"):
         parse_grid(["train.dropout=0,0.1"])
-    with pytest.raises(TunesmithError, match="'model.hidden' needs a int, got 'big'"):
+    with pytest.raises(TunesmithError, match="model.hidden needs a whole number, got 'big'"):
         parse_grid(["model.hidden=50,big"])
     with pytest.raises(TunesmithError, match="320 configurations; at most 256"):
         configurations(parse_grid(["model.hidden=" + ",".join(map(str, range(1, 65))), "model.layers=1,2,3,4,5"]))

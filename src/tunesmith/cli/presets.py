@@ -1,13 +1,32 @@
-"""``tunesmith presets``: the names to pass to ``train --preset``, with one line each."""
+"""``tunesmith presets [NAME]``: the names to pass to ``train --preset``, each with its description wrapped to
+the terminal; with a NAME, that preset's whole recipe."""
 
 from __future__ import annotations
 
+import shutil
+import textwrap
+from typing import Annotated
+
 import typer
 
+NAME_WIDTH = 26
 
-def presets() -> None:
-    """List the built-in presets."""
-    from tunesmith.config import load_preset, preset_names
 
-    for name in preset_names():
-        typer.echo(f"{name:<24} {' '.join(load_preset(name).description.split())[:100]}")
+def presets(
+    name: Annotated[str, typer.Argument(help="A preset to show in full (its settings, as written).")] = "",
+) -> None:
+    """List the built-in presets, or show one."""
+    from tunesmith.config import load_preset, preset_names, preset_text
+
+    width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    if name:
+        text = preset_text(name)  # an unknown name: one line, with the near miss
+        typer.echo(text.rstrip())
+        typer.echo(f"\n# train it: tunesmith train --preset {name} --data DIR --run DIR")
+        return
+    for preset in preset_names():
+        description = " ".join(load_preset(preset).description.split())
+        lines = textwrap.wrap(description, width - NAME_WIDTH, break_on_hyphens=False) or [""]
+        typer.echo(f"{preset:<{NAME_WIDTH}}{lines[0]}")
+        for line in lines[1:]:
+            typer.echo(" " * NAME_WIDTH + line)
