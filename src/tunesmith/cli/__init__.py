@@ -36,6 +36,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no <bool>/<str> placeholders, no boxes; reads the same in any terminal
     help="Train neural networks on music and generate new music with them.",
 )
 
@@ -55,8 +56,13 @@ VERBS: list[Callable[..., Any]] = [
     sweep.sweep,
 ]
 
+def _summary(verb: Callable[..., Any]) -> str:
+    """The docstring's first paragraph on one line: the command list shows it whole (plain help cuts at 45)."""
+    return " ".join((verb.__doc__ or "").strip().split("\n\n")[0].split())
+
+
 for verb in VERBS:
-    app.command()(verb)
+    app.command(short_help=_summary(verb))(verb)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ already put on disk.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,5 +99,7 @@ def music21_corpus_root() -> Path:
 
 def builtin(name: str) -> BuiltinCorpus:
     if name not in BUILTIN:
-        raise TunesmithError(f"unknown corpus '{name}'; built-in corpora: {', '.join(BUILTIN)}")
+        close = difflib.get_close_matches(name.lower(), list(BUILTIN), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise TunesmithError(f"unknown corpus '{name}'; {hint}built-in corpora: {', '.join(BUILTIN)}")
     return BUILTIN[name]

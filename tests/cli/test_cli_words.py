@@ -1,5 +1,5 @@
-"""``tunesmith presets``: every description whole, wrapped to the terminal; ``presets NAME`` the whole recipe;
-a misspelt preset names the near one."""
+"""What the command line says: ``presets`` whole and wrapped, ``presets NAME`` the recipe, near misses named for
+presets, corpora and verbs, and plain help without type placeholders on flags."""
 
 from __future__ import annotations
 
@@ -34,3 +34,16 @@ def test_a_misspelt_preset_names_the_near_one() -> None:
         load_preset("abc-transformr")
     with pytest.raises(TunesmithError, match="choose one of: abc-lstm, "):  # nothing near: every name
         load_preset("zzz")
+
+
+def test_misspelt_corpora_and_verbs_name_the_near_one() -> None:
+    one_line_error(invoke("prepare", "--corpus", "folks", "--out", "unused"), "did you mean 'folk'?")
+    one_line_error(invoke("sampel", "folk"), "Did you mean 'sample'?")
+
+
+def test_help_is_plain_words_without_type_placeholders_on_flags() -> None:
+    result = invoke("sample", "--help")
+    assert result.exit_code == 0 and "<bool>" not in result.output
+    assert "--constrain / --no-constrain" in result.output
+    listing = " ".join(invoke("--help").output.split())
+    assert "and print both models' figures side by side." in listing  # whole summaries, not cut at 45
