@@ -47,3 +47,13 @@ def test_help_is_plain_words_without_type_placeholders_on_flags() -> None:
     assert "--constrain / --no-constrain" in result.output
     listing = " ".join(invoke("--help").output.split())
     assert "and print both models' figures side by side." in listing  # whole summaries, not cut at 45
+
+
+def test_the_sample_table_shows_unreadable_header_values_as_a_question_mark() -> None:
+    from tunesmith.abc_text import normal_key, normal_meter
+    from tunesmith.media.abc_samples import _cell, _title
+
+    assert _cell("6/8 % jig", normal_meter) == "6/8" and _cell("G major", normal_key) == "G"
+    assert _cell("3/4 and then some words", normal_meter) == "?" and _cell("", normal_key) == "-"
+    assert _cell("K:G garbage text that is long", normal_key) == "?"
+    assert _title("The Kesh") == "The Kesh" and len(_title("x" * 90)) == 28 and _title("x" * 90).endswith("…")

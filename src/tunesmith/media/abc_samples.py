@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tunesmith.abc_text import header_fields
+from tunesmith.abc_text import header_fields, normal_key, normal_meter
 from tunesmith.constraints import AbcConstraint
 from tunesmith.media import numbered
 from tunesmith.metrics.abc_corpus import CorpusProfile
@@ -40,6 +41,27 @@ def generate_tunes(
     return generate_tokens(model, rep, settings, guard=grammar_guard(rep, settings, profile))
 
 
+CELL = 12  # the widest meter or key a table shows; the full text stays in samples.json
+TITLE = 28
+
+
+def _cell(value: str, normal: Callable[[str], str]) -> str:
+    """A header value as a musician reads it (one spelling: ``Gmaj`` → ``G``), ``?`` when no tool reads it or it
+    would not fit, ``-`` when there is none."""
+    if not value:
+        return "-"
+    try:
+        shown = normal(value)
+    except ValueError:
+        return "?"
+    return shown if len(shown) <= CELL else "?"
+
+
+def _title(title: str) -> str:
+    title = " ".join(title.split())
+    return "-" if not title else title if len(title) <= TITLE else title[: TITLE - 1] + "…"
+
+
 @dataclass
 class SampleReport:
     out: Path
@@ -61,9 +83,9 @@ class SampleReport:
         rows = [
             [
                 t["file"],
-                t["title"][:28] or "-",
-                t["meter"] or "-",
-                t["key"] or "-",
+                _title(t["title"]),
+                _cell(t["meter"], normal_meter),
+                _cell(t["key"], normal_key),
                 t["length"],
                 "yes" if t["ending"] == "ended" else "forced",
                 "yes" if t["converts_to_midi"] else "no",
