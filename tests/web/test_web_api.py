@@ -308,21 +308,23 @@ def test_tunesmith_serve_starts_the_studio_on_loopback(models: Path, tmp_path: P
     import sys
     import urllib.request
 
+    from tunesmith.pretrained import builtin_models
     from tunesmith.web.server import free_port
 
+    found = 4 + len(builtin_models())  # the four test models and the built-in ones, always listed first
     port = free_port()
     cmd = [sys.executable, "-m", "tunesmith.cli", "serve", "--port", str(port), "--models", str(models)]
     out = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True, "cwd": tmp_path}  # no runs/ there
     proc = subprocess.Popen([*cmd, "--store", str(tmp_path / "store")], **out)
     try:
         lines = [proc.stdout.readline() for _ in range(3)]
-        assert lines[0].startswith("models       4 found"), lines
+        assert lines[0].startswith(f"models       {found} found: {', '.join([*builtin_models(), ''])}"), lines
         assert lines[2].startswith(f"studio       http://127.0.0.1:{port}/"), lines
         deadline = time.monotonic() + 30
         while True:  # uvicorn binds just after the line is printed
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=5) as reply:
-                    assert len(json.load(reply)) == 4
+                    assert len(json.load(reply)) == found
                 break
             except OSError:
                 assert time.monotonic() < deadline and proc.poll() is None
