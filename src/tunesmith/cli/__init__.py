@@ -56,6 +56,7 @@ VERBS: list[Callable[..., Any]] = [
     sweep.sweep,
 ]
 
+
 def _summary(verb: Callable[..., Any]) -> str:
     """The docstring's first paragraph on one line: the command list shows it whole (plain help cuts at 45)."""
     return " ".join((verb.__doc__ or "").strip().split("\n\n")[0].split())

@@ -49,6 +49,7 @@ def _best_val_bpc(run: Path) -> float | None:
 def _figure(path: Path, kind: str, rep: Any) -> str:
     """The held-out figure the model's own files record, with its unit; ``-`` where none is recorded."""
     from tunesmith import media
+    from tunesmith.pretrained import held_out_bpc
     from tunesmith.untrusted import read_json
 
     if kind == "run":
@@ -59,9 +60,8 @@ def _figure(path: Path, kind: str, rep: Any) -> str:
         loss = status.get("best_val_loss")
     else:
         info = read_json(path / "config.json")
-        held = info.get("held_out") if isinstance(info.get("held_out"), dict) else {}
-        if isinstance(held.get("bpc"), (int, float)) and math.isfinite(held["bpc"]):
-            return f"{held['bpc']:.3f} bpc (whole val split)"
+        if (bpc := held_out_bpc(info)) is not None:
+            return f"{bpc:.3f} bpc (whole val split)"
         trained = info.get("trained") if isinstance(info.get("trained"), dict) else {}
         loss = trained.get("best_val_loss")
     if isinstance(loss, (int, float)) and not isinstance(loss, bool) and math.isfinite(loss):

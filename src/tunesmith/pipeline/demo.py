@@ -98,13 +98,12 @@ def figures(label: str, held_out: float | None, steps: int | str, report: Sample
 
 def shipped_figure(path: Path) -> tuple[float | None, int | str]:
     """The shipped model's recorded held-out bits per character and training steps (from its config.json)."""
+    from tunesmith.pretrained import held_out_bpc
     from tunesmith.untrusted import read_json
 
     info = read_json(path / "config.json", max_bytes=1024 * 1024)
-    held = info.get("held_out") if isinstance(info, dict) else None
-    bpc = held.get("bpc") if isinstance(held, dict) else None
     steps = (info.get("recipe") or {}).get("steps", "?") if isinstance(info, dict) else "?"
-    return (float(bpc) if isinstance(bpc, (int, float)) else None), steps
+    return held_out_bpc(info), steps
 
 
 def run_demo(

@@ -13,6 +13,7 @@ It reads no file and imports nothing heavy: it sits on the ground floor beside `
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 
 from tunesmith.errors import TunesmithError
@@ -28,6 +29,15 @@ def builtin_models() -> dict[str, Path]:
         return {}
     found = (p for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
     return {p.name: p for p in sorted(found) if (p / WEIGHTS).is_file()}
+
+
+def held_out_bpc(info: object) -> float | None:
+    """The held-out bits per character a bundle's parsed ``config.json`` records (``make pretrained`` writes it
+    under ``held_out``), or None where it records none."""
+    held = info.get("held_out") if isinstance(info, dict) else None
+    bpc = held.get("bpc") if isinstance(held, dict) else None
+    ok = isinstance(bpc, (int, float)) and not isinstance(bpc, bool) and math.isfinite(bpc)
+    return float(bpc) if ok else None
 
 
 def _is_model(path: Path) -> bool:
