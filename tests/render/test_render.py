@@ -210,6 +210,17 @@ def test_svg_is_valid_and_holds_every_note(tmp_path: Path) -> None:
     assert sum(1 for e in root.iter() if e.get("class") == "note") == len(PITCHES)
 
 
+def test_a_tune_verovio_reads_no_notes_in_is_engraved_through_music21(tmp_path: Path) -> None:
+    """A constrained debug-model tune thick with quoted annotations: abc2midi plays it, verovio's ABC reader finds
+    no note in it, so the score comes from music21's reader by way of MusicXML (the studio showed no score)."""
+    body = '::ve1cd aed/e\'/">sircw )/M/y yoeiv Cili.l f|ls"::">z3 T/r JM. A g| "A2FeBB|cdc4|eAdBfd|dAAddA|AAg:|e|g\n'
+    (tmp_path / "quoted.abc").write_text("X:1\nM:6/8\nL:1/8\nK:G\n" + body)
+    report = render_file(tmp_path / "quoted.abc", ["svg"], tmp_path)
+    assert report.failures == []
+    root = ET.parse(tmp_path / "quoted.svg").getroot()
+    assert sum(1 for e in root.iter() if e.get("class") == "note") >= 20
+
+
 def test_long_tunes_get_one_svg_per_page(tmp_path: Path) -> None:
     long = "X:7\nT:Long\nM:4/4\nL:1/8\nK:D\n" + "|: defg abag | f2d2 e4 | dcBA GFED | C8 :|\n" * 40
     (tmp_path / "long.abc").write_text(long)

@@ -199,13 +199,26 @@ def render_tune(
                     raise TunesmithError(midi_error or f"{name} has no MIDI")
                 report.outputs.append(_from_score(score, stem, fmt, options, name, source, ref))
             elif fmt == "svg":
-                paths = write_pages(engrave(abc, "abc", name), stem)
+                paths = write_pages(engrave_abc(abc, name), stem)
                 report.outputs.append(Output(source, ref, fmt, paths, _pages(paths)))
             elif fmt == "musicxml":
                 report.outputs.append(_write_musicxml(abc_to_musicxml(abc, name), stem, source, ref))
         except TunesmithError as exc:
             report.failures.append(Failure(source, ref, fmt, str(exc)))
     return report
+
+
+def engrave_abc(abc: str, name: str) -> list[str]:
+    """SVG pages of one tune: verovio's own ABC reader, else music21's by way of MusicXML. verovio's reader
+    drops every note of some tunes that abc2midi plays (a body thick with quoted annotations), and a tune
+    that sounds should have a score; music21's failure reports verovio's first complaint."""
+    try:
+        return engrave(abc, "abc", name)
+    except TunesmithError as first:
+        try:
+            return engrave(abc_to_musicxml(abc, name), "musicxml", name)
+        except TunesmithError:
+            raise first from None
 
 
 def abc_score(abc: str, name: str) -> symusic.Score:
