@@ -25,7 +25,9 @@ A tune is **valid** when all of these hold:
 - **ending**: ``ended`` when the model wrote ``<end>`` on its own; ``forced`` when the length limit cut the
   tune or the grammar's finish narrowed its choices to end in time. Unknown (None) for files.
 
-Each failed check is one reason of :data:`REASONS`, so a share of invalid tunes splits by cause.
+Each failed check is one reason of :data:`REASONS`, so a share of invalid tunes splits by cause. Bars of the
+wrong length are also listed as a musician says them (``wrong_bars``, by :mod:`tunesmith.metrics.bar_words`),
+numbered as the engraved score numbers them.
 
 Note durations and the token grammar are read by :mod:`tunesmith.metrics.abc_bars`.
 
@@ -41,8 +43,10 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from tunesmith.metrics.abc_bars import BarCounter, read_header
+from tunesmith.abc_text import header_fields
+from tunesmith.metrics.abc_bars import read_header
 from tunesmith.metrics.abc_corpus import GENERIC, CorpusProfile, key_of, meter_of, problems
+from tunesmith.metrics.bar_words import MeterTextCounter, wrong_bars
 from tunesmith.render.midi import Conversion, abc_to_midi, convert_many
 
 FIDDLE_RANGE = (55, 100)  # G3 .. E7
@@ -81,6 +85,12 @@ class Validity:
     corpus_problems: list[str] = field(default_factory=list)  # "reason: words", against the corpus profile
     playable_range: tuple[int, int] = FIDDLE_RANGE
     bad_bars: list[str] = field(default_factory=list)  # the first few, for people
+    # Every wrong bar (the first 50) as a musician says it: {"number": bar on the score, 1-based, "line": ABC line,
+    # "words": "bar 3 has 7 eighths; a bar of 6/8 holds 6"} (tunesmith.metrics.bar_words)
+    wrong_bars: list[dict[str, Any]] = field(default_factory=list)
+    # The bars that hold music or rests, the ones wrong_bars numbers and verovio engraves as measures
+    # (tunesmith.render.score_marks.mark_bars marks the score only when the two counts agree)
+    engraved_bars: int = 0
     unreadable: list[str] = field(default_factory=list)  # body characters the bar check skipped
     messages: list[str] = field(default_factory=list)  # abc2midi's, the first 20
 
@@ -141,7 +151,7 @@ def check(
     if ending not in (None, "ended", "forced"):
         raise ValueError(f"ending {ending!r}")
     header = read_header(abc)
-    counter = BarCounter(header, playable)
+    counter = MeterTextCounter(header, playable, header_fields(abc).get("M", ""))
     counter.run(header.body, header.first_body_line)
     checked = [bar for bar in counter.bars if bar.meter is not None]
     bad = [bar for bar in checked if not bar.ok]
@@ -165,6 +175,8 @@ def check(
         bad_bars=[
             f"line {bar.line}: a bar of {_fraction(bar.length)} in {_fraction(bar.meter)} time" for bar in bad[:5]
         ],
+        wrong_bars=wrong_bars(counter.bars, counter.meter_texts),
+        engraved_bars=sum(bool(bar.music or bar.rests) for bar in counter.bars),
         unreadable=counter.unreadable[:10],
         messages=conversion.messages[:20],
     )
