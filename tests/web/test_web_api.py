@@ -189,11 +189,25 @@ def test_a_model_that_fails_to_load_fails_its_job_not_the_server(client: TestCli
     assert generate(client, num=1, max_length=30)["state"] == "done"  # the worker lives on
 
 
-def test_errors_found_while_sampling_point_at_their_field(client: TestClient) -> None:
-    vocab = generate(client, num=1, top_k=500, max_length=30)  # more than the debug model's ~120 symbols
-    assert vocab["state"] == "failed" and vocab["field"] == "top_k" and vocab["error"].startswith("top-k 500")
-    odd = generate(client, num=1, primer="K:G\n\u263a", max_length=30)
-    assert odd["field"] == "primer" and "vocabulary" in odd["error"]
+def test_mistakes_are_refused_at_the_door_beside_their_field(client: TestClient) -> None:
+    """Checked against the model before any job starts: 422, one sentence per field, in a musician's words."""
+    mid = model_id(client)
+
+    def refused(**body: Any) -> dict[str, str]:
+        reply = client.post("/api/generate", json={"model": mid, "num": 1, "max_length": 60, **body})
+        assert reply.status_code == 422, reply.text
+        return reply.json()["fields"]
+
+    assert refused(top_k=500)["top_k"].startswith("Top-k 500 is out of range: choose 0 (off) to ")
+    assert refused(primer="K:G\n\u263a")["primer"] == (
+        "Line 2, character 1: '\u263a' is a character this model never saw in its tunes"
+    )
+    assert refused(primer="X:1\nK:G\n", constrain=True)["primer"].startswith("Line 1, character 1: leave out the X:")
+    assert "it allows" in refused(primer="K:G\n|]|]", constrain=True)["primer"]
+    assert refused(meter="7/8")["meter"].startswith("'7/8' is not a meter of this model's corpus (did you mean 9/8")
+    assert "clear the primer" in refused(meter="6/8", primer=PRIMER)["primer"]
+    assert refused(instrument="kazoo")["instrument"] == "'kazoo' is not an instrument the studio knows"
+    assert "40 to 300" in refused(tempo=20)["tempo"]
     assert for_people("--max-length 9 is out of range") == ("max-length 9 is out of range", "max_length")
     assert for_people("model.safetensors is corrupt") == ("model.safetensors is corrupt", None)
 
@@ -340,8 +354,12 @@ def test_audio_models_are_refused_with_the_command_that_serves_them(tmp_path: Pa
     from tunesmith.errors import TunesmithError
     from tunesmith.representations import get
     from tunesmith.sampling import SampleSettings
+    from tunesmith.web import door
     from tunesmith.web.generate import compose
 
     loaded = SimpleNamespace(representation=get("audio-wave").fit([]), model=None)
     with pytest.raises(TunesmithError, match="--prime-audio"):
         compose(loaded, SampleSettings(num=1), lambda: tmp_path, lambda stage: None, lambda piece: None)
+    with pytest.raises(door.FieldProblem, match="--prime-audio") as refused:  # and at the door, by field
+        door.check_request(loaded, {"primer": "", "constrain": False}, SampleSettings(num=1))
+    assert refused.value.field == "model"

@@ -71,6 +71,8 @@ def compose(page: Any, url: str, model: str, num: int = 2) -> None:
     page.goto(url + "/")
     page.select_option("#model", model)
     page.fill("#num", str(num))
+    if not page.locator("details.more").evaluate("d => d.open"):
+        page.click("details.more summary")  # primer, seed and length are under "More settings"
     page.fill("#primer", PRIMER)
     page.fill("#max_length", "120")
     page.fill("#seed", "1")
@@ -143,7 +145,12 @@ def test_keep_survives_a_reload_and_reroll_replaces_the_tune(page: Any, studio: 
     before = page.locator("#results .card").first.get_attribute("data-id")
     page.locator("#results .card button.reroll").first.click()
     page.wait_for_function(f"() => document.querySelector('#results .card').dataset.id !== '{before}'", timeout=60_000)
-    assert page.locator("#results .card").count() == 1 and page.locator("#results img.score").count() >= 1
+    # the new tune comes first and the re-rolled one stays below it, with another name
+    ids = page.locator("#results .card").evaluate_all("cards => cards.map(c => c.dataset.id)")
+    assert ids[1] == before and len(ids) == 2
+    assert page.locator("#results .card").first.locator("img.score").count() == 1
+    titles = page.locator("#results .card .title").all_inner_texts()
+    assert len(set(titles)) == len(titles), titles
 
 
 def test_the_studio_opens_on_the_shipped_model_with_constrain_on_and_only_for_abc(

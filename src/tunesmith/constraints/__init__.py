@@ -37,7 +37,7 @@ import torch
 
 from tunesmith.constraints.abc import END, AbcGrammar
 from tunesmith.constraints.abc_words import missing_chars
-from tunesmith.errors import TunesmithError
+from tunesmith.errors import TextRefused, TunesmithError
 from tunesmith.metrics.abc_corpus import CorpusProfile
 from tunesmith.representations import TokenRepresentation
 
@@ -308,9 +308,12 @@ class GrammarTables:
             if after is None:
                 allowed = "".join(ch for ch in self.token_of if self.grammar.step(state, ch) is not None)
                 hint = " (the X: line is added when tunes are written)" if text.startswith("X") else ""
-                raise TunesmithError(
+                raise TextRefused(
                     f"{what} is not valid ABC at character {pos + 1} ({c!r} after {text[max(0, pos - 12) : pos]!r})"
-                    f"{hint}; allowed there: {allowed[:40]!r}" + (" or <end>" if self.grammar.accepting(state) else "")
+                    f"{hint}; allowed there: {allowed[:40]!r}" + (" or <end>" if self.grammar.accepting(state) else ""),
+                    pos=pos,
+                    char=c,
+                    allowed=allowed,
                 )
             state = after
         return self.id_of(state)

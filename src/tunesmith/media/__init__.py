@@ -93,7 +93,7 @@ class StudioPiece:
 
     folder: Path
     number: int  # 1-based within its request
-    title: str
+    title: str  # "" when untitled: the studio names it
     text: str | None  # the ABC, when the medium writes text
     files: list[tuple[str, str]] = field(default_factory=list)  # (kind, file name in folder)
     facts: list[tuple[str, str]] = field(default_factory=list)  # shown as "label value"
@@ -101,6 +101,7 @@ class StudioPiece:
     valid: bool | None = None
     problems: list[str] = field(default_factory=list)  # what could not be rendered, and why
     details: dict[str, Any] = field(default_factory=dict)  # the full check report, for the API
+    untitled: str = "Tune"  # what an untitled piece is called, before the studio numbers it
 
 
 NewFolder = Callable[[], Path]  # the studio's next empty result folder
@@ -180,9 +181,19 @@ class Medium(ABC):
 
     @abstractmethod
     def compose(
-        self, loaded: Any, settings: SampleSettings, new_folder: NewFolder, on_stage: OnStage, on_piece: OnPiece
+        self,
+        loaded: Any,
+        settings: SampleSettings,
+        new_folder: NewFolder,
+        on_stage: OnStage,
+        on_piece: OnPiece,
+        *,
+        audio: Any = None,
+        tune_book: bool = False,
     ) -> None:
-        """The studio: generate, check and render pieces one folder each, handing each over when it is ready."""
+        """The studio: generate, check and render pieces one folder each, handing each over when it is ready.
+        ``audio`` (``AudioOptions``) sets playback's tempo and instrument; ``tune_book`` holds ``--constrain`` to a
+        tune book's header, as when a kind of tune is asked for."""
 
     # -- evaluation -------------------------------------------------------------------------------------
 

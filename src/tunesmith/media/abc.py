@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from tunesmith.errors import TunesmithError
 from tunesmith.media import (
-    STUDIO_STEM,
     Medium,
     NewFolder,
     OnPiece,
     OnStage,
     PrepareRequest,
     SampleRequest,
-    StudioPiece,
     refuse_sample_rate,
 )
 from tunesmith.media.abc_prepare import prepare_abc
@@ -123,15 +121,26 @@ class AbcMedium(Medium):
         )
 
     def compose(
-        self, loaded: Any, settings: SampleSettings, new_folder: NewFolder, on_stage: OnStage, on_piece: OnPiece
+        self,
+        loaded: Any,
+        settings: SampleSettings,
+        new_folder: NewFolder,
+        on_stage: OnStage,
+        on_piece: OnPiece,
+        *,
+        audio: Any = None,
+        tune_book: bool = False,
     ) -> None:
+        from tunesmith.media import abc_kind
         from tunesmith.media.abc_samples import generate_tunes
+        from tunesmith.media.abc_studio import studio_piece
 
         on_stage("writing")
-        generated = generate_tunes(loaded.model, loaded.representation, settings, loaded.corpus)
+        grammar = abc_kind.tune_book(loaded.corpus) if tune_book else loaded.corpus
+        generated = generate_tunes(loaded.model, loaded.representation, settings, grammar)
         for number, tune in enumerate(generated, start=1):
             on_stage(f"rendering tune {number} of {len(generated)}")
-            on_piece(studio_piece(loaded.representation, tune, number, new_folder(), loaded.corpus))
+            on_piece(studio_piece(loaded.representation, tune, number, new_folder(), loaded.corpus, audio))
 
     def evaluation_group(self, loaded: Any, chunks: list[SampleSettings], temperature: float, folder: Path) -> Group:
         from tunesmith.media.abc_evaluate import evaluation_group
@@ -164,79 +173,6 @@ class AbcMedium(Medium):
         from tunesmith.media.abc_evaluate import bar_runs
 
         return bar_runs(queries, corpus)
-
-
-def studio_piece(rep: Any, tune: Any, number: int, folder: Path, profile: Any = None) -> StudioPiece:
-    """Write, convert, check and render one tune (as ``tunesmith sample --render wav,svg`` does)."""
-    from tunesmith.abc_text import header_fields
-    from tunesmith.media.abc_samples import tune_text
-    from tunesmith.metrics.validity import check
-    from tunesmith.render.files import render_tune
-    from tunesmith.render.midi import abc_to_midi
-
-    text = tune_text(rep, tune.tokens, number)
-    stem = STUDIO_STEM
-    (folder / f"{stem}.abc").write_text(text, encoding="utf-8")
-    conv = abc_to_midi(text, folder / f"{stem}.mid")
-    report = check(text, ending=tune.ending, conversion=conv, profile=profile).to_json()
-    rendered = render_tune(
-        text,
-        folder / stem,
-        ("wav", "svg"),
-        name=f"tune {number}",
-        midi=folder / f"{stem}.mid" if conv.converted else None,
-    )
-    files = [("abc", f"{stem}.abc")] + ([("midi", f"{stem}.mid")] if conv.converted else [])
-    for output in rendered.outputs:
-        kind = "audio" if output.format == "wav" else "score"
-        files += [(kind, p.name) for p in output.paths]
-    fields = header_fields(text)
-    bars = report["bars"]
-    share = profile.baseline_share() if profile is not None else None
-    real = f" (real tunes of its corpus: {100 * share:.0f}%)" if share is not None else ""
-    corpus = "its training corpus" if profile is not None and not profile.generic else "any tune (no corpus profile)"
-    checks = [
-        {"label": "valid ABC", "ok": report["valid"], "detail": "every check below passes" + real},
-        {
-            "label": "header",
-            "ok": report["header_ok"],
-            "detail": "; ".join(report["header_problems"][:2]) or "X:, M:, L: and K: readable",
-        },
-        {
-            "label": "ended",
-            "ok": tune.ending == "ended",
-            "detail": "the model ended it" if tune.ending == "ended" else "forced: cut at the length or steered to end",
-        },
-        {
-            "label": "converts",
-            "ok": conv.converted and conv.errors == 0,
-            "detail": f"abc2midi: {conv.errors} errors, {conv.warnings} warnings" if conv.converted else "no MIDI",
-        },
-        {
-            "label": "bars",
-            "ok": bars > 0 and report["bars_ok"] == bars,
-            "detail": f"{report['bars_ok']} of {bars} bars fit the meter" if bars else "no bar to judge",
-        },
-        {
-            "label": "like its corpus",
-            "ok": not report["corpus_problems"],
-            "detail": "; ".join(report["corpus_problems"][:2]) or f"length, header, meter and key as in {corpus}",
-        },
-    ]
-    facts = [("meter", fields.get("M", "") or "-"), ("key", fields.get("K", "") or "-")]
-    facts.append(("length", f"{tune.tokens.size} characters"))
-    return StudioPiece(
-        folder=folder,
-        number=number,
-        title=fields.get("T", "") or f"Tune {number}",
-        text=text,
-        files=files,
-        facts=facts,
-        checks=checks,
-        valid=bool(report["valid"]),
-        problems=[f"{f.format}: {f.reason}" for f in rendered.failures],
-        details={"validity": report},
-    )
 
 
 MEDIUM = AbcMedium()

@@ -74,7 +74,15 @@ class AudioMedium(Medium):
         )
 
     def compose(
-        self, loaded: Any, settings: SampleSettings, new_folder: NewFolder, on_stage: OnStage, on_piece: OnPiece
+        self,
+        loaded: Any,
+        settings: SampleSettings,
+        new_folder: NewFolder,
+        on_stage: OnStage,
+        on_piece: OnPiece,
+        *,
+        audio: Any = None,
+        tune_book: bool = False,
     ) -> None:
         """A sound model continues a recording; the studio composes notes."""
         raise TunesmithError(

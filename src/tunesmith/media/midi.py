@@ -95,7 +95,15 @@ class MidiMedium(Medium):
         )
 
     def compose(
-        self, loaded: Any, settings: SampleSettings, new_folder: NewFolder, on_stage: OnStage, on_piece: OnPiece
+        self,
+        loaded: Any,
+        settings: SampleSettings,
+        new_folder: NewFolder,
+        on_stage: OnStage,
+        on_piece: OnPiece,
+        *,
+        audio: Any = None,
+        tune_book: bool = False,
     ) -> None:
         """Decode each piece, write MIDI, WAV and a piano-roll PNG, with the checks ``sample`` reports."""
         rep = loaded.representation
@@ -105,7 +113,7 @@ class MidiMedium(Medium):
         arrays = self.generate(loaded.model, rep, settings, onset_weight=loaded.config.train.onset_weight)
         for number, (array, ended) in enumerate(arrays, start=1):
             on_stage(f"rendering piece {number} of {len(arrays)}")
-            on_piece(studio_piece(rep, array, ended, number, new_folder()))
+            on_piece(studio_piece(rep, array, ended, number, new_folder(), audio))
 
     def evaluation_group(self, loaded: Any, chunks: list[SampleSettings], temperature: float, folder: Path) -> Group:
         from tunesmith.media.midi_evaluate import evaluation_group
@@ -118,13 +126,15 @@ class MidiMedium(Medium):
         return real_pieces(data, split, indices)
 
 
-def studio_piece(rep: Representation, array: Any, ended: bool, number: int, folder: Path) -> StudioPiece:
+def studio_piece(
+    rep: Representation, array: Any, ended: bool, number: int, folder: Path, audio: Any = None
+) -> StudioPiece:
     from tunesmith.media.midi_samples import decode_piece, describe, write_piece
     from tunesmith.representations.midi_tokens import score_notes
 
     score, syntax = decode_piece(rep, array)
     stats = describe(score_notes(score))
-    written, problems = write_piece(score, folder / STUDIO_STEM, ("wav",), None, f"piece {number} ({rep.name})")
+    written, problems = write_piece(score, folder / STUDIO_STEM, ("wav",), audio, f"piece {number} ({rep.name})")
     kinds = {".mid": "midi", ".wav": "audio", ".png": "image"}
     files = [(kinds[Path(n).suffix], n) for n in written if Path(n).suffix in kinds]
     checks = [
@@ -140,7 +150,8 @@ def studio_piece(rep: Representation, array: Any, ended: bool, number: int, fold
     return StudioPiece(
         folder=folder,
         number=number,
-        title=f"Piece {number}",
+        title="",
+        untitled="Piece",
         text=None,
         files=files,
         facts=facts,

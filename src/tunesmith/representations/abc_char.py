@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tunesmith.errors import TunesmithError
+from tunesmith.errors import TextRefused
 from tunesmith.representations.base import TokenRepresentation, register
 
 SPECIALS = ("<start>", "<end>")
@@ -62,7 +62,12 @@ class AbcChar(TokenRepresentation):
         bad = np.flatnonzero(out < 0)
         if bad.size:
             pos = int(bad[0])
-            raise TunesmithError(f"{what}: character {text[pos]!r} at position {pos} is not in this model's vocabulary")
+            raise TextRefused(
+                f"{what}: character {text[pos]!r} at position {pos} is not in this model's vocabulary",
+                pos=pos,
+                char=text[pos],
+                unknown=True,
+            )
         return out
 
     def missing(self, item: str) -> list[str]:

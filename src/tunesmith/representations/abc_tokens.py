@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tunesmith.errors import TunesmithError
+from tunesmith.errors import TextRefused
 from tunesmith.representations.base import TokenRepresentation, register
 
 SPECIALS = ("<start>", "<end>")
@@ -162,7 +162,12 @@ class AbcTokens(TokenRepresentation):
         """Token ids of ``text`` (no markers); an unknown character is an error with its position."""
         if unknown := self.missing(text):
             pos = text.index(unknown[0])
-            raise TunesmithError(f"{what}: character {text[pos]!r} at position {pos} is not in this model's vocabulary")
+            raise TextRefused(
+                f"{what}: character {text[pos]!r} at position {pos} is not in this model's vocabulary",
+                pos=pos,
+                char=text[pos],
+                unknown=True,
+            )
         return np.array([self._ids[t] for t in self.split(text)], dtype=np.int64)
 
     def encode(self, item: str) -> np.ndarray:

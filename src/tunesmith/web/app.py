@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tunesmith import __version__
 from tunesmith.errors import TunesmithError
-from tunesmith.web import schemas
+from tunesmith.web import door, schemas, tunes
 from tunesmith.web.apidocs import operations
 from tunesmith.web.catalog import ModelCatalog
 from tunesmith.web.generate import compose, settings_for
@@ -105,13 +106,19 @@ def create_app(
                 "model": {"id": request["model"], "name": entry.name if entry else request["model"]},
                 "settings": {**{k: v for k, v in request.items() if k != "model"}, "seed": job.seed},
             }
+            settings = settings_for(request, job.seed)
             compose(
                 loaded,
-                settings_for(request, job.seed),
+                replace(settings, primer=door.header_primer(loaded, request, settings)),
                 store.new_folder,
                 lambda stage: job.update(stage=stage),
                 lambda piece: job.add(store.save(piece, about)),
+                audio=door.playback(request),
+                tune_book=door.kind_asked(request),
             )
+        except door.FieldProblem as problem:
+            job.update(error_field=problem.field)
+            raise
         except TunesmithError as exc:
             message, name = for_people(str(exc))
             job.update(error_field=name)
@@ -165,6 +172,15 @@ def create_app(
         if catalog.get(request["model"]) is None:
             raise HTTPException(404, detail=f"no model with id {request['model']}; reload the list of models")
         seed = request["seed"] if request.get("seed") is not None else secrets.randbelow(schemas.MAX_SEED)
+        try:  # checked against the model at the door; a model that will not load fails its own job, as before
+            loaded = catalog.load(request["model"])
+        except TunesmithError:
+            loaded = None
+        if loaded is not None:
+            try:
+                door.check_request(loaded, request, settings_for(request, seed))
+            except door.FieldProblem as problem:
+                return JSONResponse({"detail": str(problem), "fields": {problem.field: str(problem)}}, status_code=422)
         try:
             job = jobs.submit(Job(request=request, total=request["num"], seed=seed))
         except QueueFull as full:
@@ -190,6 +206,9 @@ def create_app(
                 "seed": schemas.MAX_SEED,
             },
             "page": "compose",
+            "instruments": tunes.INSTRUMENTS,
+            "tempo": schemas.TEMPO_RANGE,
+            "synth": tunes.synth_name(),
         }
         return templates.TemplateResponse(request, "compose.html", context)
 
@@ -316,4 +335,5 @@ def create_app(
             raise HTTPException(409, detail="this result's settings can no longer be used; compose anew") from None
         return submit(request.model_dump())
 
+    tunes.add_routes(app, catalog, store)
     return app

@@ -23,6 +23,7 @@ MEDIA_TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".json": "application/json",
+    ".pdf": "application/pdf",
 }
 
 
@@ -52,13 +53,17 @@ def compose(
     new_folder: Callable[[], Path],
     on_stage: Callable[[str], None],
     on_piece: Callable[[Piece], None],
+    *,
+    audio: Any = None,
+    tune_book: bool = False,
 ) -> None:
     """Generate ``settings.num`` pieces with ``loaded`` (a ``LoadedModel``), handing each over as soon as it is
-    checked and rendered: the model's medium writes them, with the same checks ``tunesmith sample`` reports.
-    Raises TunesmithError for settings the model cannot take."""
+    checked and rendered: the model's medium writes them, with the same checks ``tunesmith sample`` reports,
+    and sounds them with ``audio`` (tempo and instrument). Raises TunesmithError for settings the model cannot
+    take."""
     from tunesmith import media
 
     medium = media.of(loaded.representation)
     if settings.constrain and not medium.constrains:
         raise TunesmithError("constrained sampling needs an ABC model; untick 'constrain'")
-    medium.compose(loaded, settings, new_folder, on_stage, on_piece)
+    medium.compose(loaded, settings, new_folder, on_stage, on_piece, audio=audio, tune_book=tune_book)

@@ -24,6 +24,9 @@ MAX_LENGTH = 5000
 MAX_PRIMER = 2000
 MAX_TOP_K = 1000
 MAX_SEED = 2**31 - 1
+TEMPO_RANGE = (40, 300)  # quarter notes per minute a person may ask playback for
+MAX_KIND = 40  # characters of a meter, key or rhythm asked from the menus
+MAX_EDIT = 8000  # characters of ABC a person may send to be rendered again (the body limit is 16 KiB)
 MAX_BODY_BYTES = 16 * 1024
 MAX_SHOWN = 200  # characters of a given value that a 422 repeats
 MAX_ITEMS_SHOWN = 20  # errors, and items of a given list or object, that a 422 repeats
@@ -42,8 +45,23 @@ RULES = {
     "max_length": f"The length limit must be a whole number of characters from 16 to {MAX_LENGTH}",
     "seed": f"The seed must be a whole number from 0 to {MAX_SEED}, or empty for a random one",
     "constrain": "Constrain must be on or off",
+    "meter": "Choose a meter from the list (the meters of the model's tunes)",
+    "key": "Choose a key from the list (the keys of the model's tunes)",
+    "rhythm": "Choose a rhythm from the list (the kinds of tune the model has seen)",
+    "tempo": f"Tempo must be a whole number of beats (quarter notes) per minute from {TEMPO_RANGE[0]} to"
+    f" {TEMPO_RANGE[1]}, or empty for the tune's own",
+    "instrument": "Choose an instrument from the list",
+    "text": f"The tune must be ABC text of at most {MAX_EDIT} characters, with no control characters but line breaks",
     "kept": "Kept must be true or false",
 }
+
+
+def plain_text(text: str, what: str) -> str:
+    """``text`` when it holds no control characters but line breaks and tabs (ABC is plain text)."""
+    bad = next((ch for ch in text if ch not in PRIMER_CONTROLS and unicodedata.category(ch) in ("Cc", "Cs")), None)
+    if bad is not None:
+        raise ValueError(f"{what} holds the control character U+{ord(bad):04X}")
+    return text
 
 
 class GenerateRequest(BaseModel):
@@ -60,22 +78,47 @@ class GenerateRequest(BaseModel):
     max_length: int = Field(1000, ge=16, le=MAX_LENGTH, description="Cut tunes at this many characters.")
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="The same seed gives the same tunes; empty: random.")
     constrain: bool = Field(False, description="Allow only valid ABC with whole bars (ABC models).")
+    meter: str = Field("", max_length=MAX_KIND, description="A meter from /api/models/{id}/kinds ('' = any).")
+    key: str = Field("", max_length=MAX_KIND, description="A key or mode from /api/models/{id}/kinds ('' = any).")
+    rhythm: str = Field("", max_length=MAX_KIND, description="A rhythm (jig, reel…) from /api/models/{id}/kinds.")
+    tempo: int | None = Field(
+        None, ge=TEMPO_RANGE[0], le=TEMPO_RANGE[1], description="Playback, quarter notes per minute; empty: the tune's."
+    )
+    instrument: str = Field("", max_length=MAX_KIND, description="A General MIDI instrument by name ('' = piano).")
 
     @field_validator("primer")
     @classmethod
     def _primer_is_text(cls, primer: str) -> str:
-        bad = next(
-            (ch for ch in primer if ch not in PRIMER_CONTROLS and unicodedata.category(ch) in ("Cc", "Cs")), None
-        )
-        if bad is not None:
-            raise ValueError(f"the primer holds the control character U+{ord(bad):04X}")
-        return primer
+        return plain_text(primer, "the primer")
 
     @model_validator(mode="after")
     def _primer_fits(self) -> GenerateRequest:
         if len(self.primer) >= self.max_length:
             raise ValueError("primer: the primer must be shorter than the length limit")
         return self
+
+
+class RenderRequest(BaseModel):
+    """A tune's ABC as a person edited it, to be checked, engraved and sounded again."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    text: str = Field(min_length=1, max_length=MAX_EDIT, description="The whole tune, header and music.")
+    tempo: int | None = Field(None, ge=TEMPO_RANGE[0], le=TEMPO_RANGE[1])
+    instrument: str = Field("", max_length=MAX_KIND)
+
+    @field_validator("text")
+    @classmethod
+    def _text_is_text(cls, text: str) -> str:
+        return plain_text(text, "the tune")
+
+
+class KindsInfo(BaseModel):
+    """What the menus offer for one model: values from its training corpus, commonest first."""
+
+    abc: bool = Field(description="False for MIDI and audio models: no menus, no primer.")
+    meters: list[str]
+    keys: list[str]
+    rhythms: list[str]
 
 
 class KeepRequest(BaseModel):

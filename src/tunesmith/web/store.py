@@ -44,6 +44,8 @@ class ResultStore:
         self._lock = threading.Lock()
         self._loose: list[str] = []  # ids of results not kept, oldest first
         self.clear_loose()
+        self._names = {r["title"] for r in self.kept(limit=MAX_LOOSE * 10)}  # every name in use: no two alike
+        self._count = len(self._names)
 
     def _path(self, rid: str) -> Path | None:
         return self.folder / rid if re.fullmatch(RESULT_ID, rid) else None
@@ -63,30 +65,43 @@ class ResultStore:
         path.mkdir()
         return path
 
+    def _name(self, piece: Piece) -> str:
+        """A name no other result has: the tune's title, else "Tune 12" counted over the store; "(2)" where a
+        title is taken (two "Tune 1"s side by side, or two reels the model titled alike, are hard to tell apart)."""
+        with self._lock:
+            self._count += 1
+            base = piece.title or f"{piece.untitled} {self._count}"
+            name, n = base, 2
+            while name in self._names:
+                name, n = f"{base} ({n})", n + 1
+            self._names.add(name)
+            return name
+
     def save(self, piece: Piece, about: dict[str, Any]) -> dict[str, Any]:
         """Write ``result.json`` for a finished piece; ``about`` says which model, settings and job made it."""
         rid = piece.folder.name
-        record = {
-            "id": rid,
-            "created": time.time(),
-            "kept": False,
-            **about,
-            "number": piece.number,
-            "title": piece.title,
-            "valid": piece.valid,
-            "facts": [{"label": k, "value": v} for k, v in piece.facts],
-            "checks": piece.checks,
-            "problems": piece.problems,
-            "text": piece.text,
-            "files": [_file(piece.folder, rid, kind, name) for kind, name in piece.files],
-            **piece.details,
-        }
+        record = {"id": rid, "created": time.time(), "kept": False, **about, "number": piece.number}
+        record.update(_facts(piece, rid), title=self._name(piece))
         _write(piece.folder / RECORD, record)
         with self._lock:
             self._loose.append(rid)
             drop, self._loose = self._loose[: -self.max_loose], self._loose[-self.max_loose :]
         for old in drop:
             self._drop_if_loose(old)
+        return record
+
+    def replace(self, rid: str, piece: Piece) -> dict[str, Any] | None:
+        """The record of a result rendered again from a person's edit (same id, kept or not as before); its name
+        changes only with its ``T:`` line."""
+        record = self.get(rid)
+        if record is None:
+            return None
+        old_title = record["title"]
+        record.update(_facts(piece, rid), title=old_title, edits=int(record.get("edits", 0)) + 1)
+        if piece.title and piece.title != old_title and not old_title.startswith(f"{piece.title} ("):
+            record["title"] = self._name(piece)
+        with self._lock:
+            _write(piece.folder / RECORD, record)
         return record
 
     def _drop_if_loose(self, rid: str) -> None:
@@ -130,6 +145,19 @@ class ResultStore:
             if record and record.get("kept"):
                 records.append(record)
         return sorted(records, key=lambda r: r["created"], reverse=True)[:limit]
+
+
+def _facts(piece: Piece, rid: str) -> dict[str, Any]:
+    """What a record says about the piece itself: its checks, text and files."""
+    return {
+        "valid": piece.valid,
+        "facts": [{"label": k, "value": v} for k, v in piece.facts],
+        "checks": piece.checks,
+        "problems": piece.problems,
+        "text": piece.text,
+        "files": [_file(piece.folder, rid, kind, name) for kind, name in piece.files],
+        **piece.details,
+    }
 
 
 def _file(folder: Path, rid: str, kind: str, name: str) -> dict[str, Any]:
