@@ -19,6 +19,7 @@ def test_presets_lists_every_description_whole_and_wrapped(monkeypatch: pytest.M
     for name in preset_names():  # nothing is cut: each description's last words are there
         words = load_preset(name).description.split()
         assert name in flowing and " ".join(words[-3:]) in flowing, name
+        assert any(line.startswith(name + "  ") for line in result.output.splitlines()), name  # never run together
 
 
 def test_presets_name_prints_the_whole_recipe() -> None:

@@ -330,3 +330,15 @@ def test_a_recipe_too_big_to_train_is_refused_before_allocation(
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: --set: ") and fragment in lines[0], proc.stderr
     assert not run.exists()  # refused before a model was built (timeout=300 is only a hang guard)
+
+
+def test_too_little_music_for_the_windows_says_how_much_is_needed(small_data: Path) -> None:
+    """The error names the tokens a split has and the tokens the windows need, not only the window length."""
+    from tunesmith.config import apply_overrides, load_preset
+    from tunesmith.data import PreparedData
+    from tunesmith.errors import TunesmithError
+    from tunesmith.training.plan import make_loaders
+
+    config = apply_overrides(load_preset("abc-lstm-debug"), ["data.seq_len=60000"])
+    with pytest.raises(TunesmithError, match=r"data.seq_len = 60000 \(it needs 120,000 at least\)"):
+        make_loaders(config, PreparedData.open(small_data))

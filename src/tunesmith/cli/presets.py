@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-NAME_WIDTH = 26
+GAP = 2  # spaces between a name and its description
 
 
 def presets(
@@ -24,9 +24,11 @@ def presets(
         typer.echo(text.rstrip())
         typer.echo(f"\n# train it: tunesmith train --preset {name} --data DIR --run DIR")
         return
-    for preset in preset_names():
+    names = preset_names()
+    column = max(len(n) for n in names) + GAP  # the longest name still leaves a gap before its description
+    for preset in names:
         description = " ".join(load_preset(preset).description.split())
-        lines = textwrap.wrap(description, width - NAME_WIDTH, break_on_hyphens=False) or [""]
-        typer.echo(f"{preset:<{NAME_WIDTH}}{lines[0]}")
+        lines = textwrap.wrap(description, width - column, break_on_hyphens=False) or [""]
+        typer.echo(f"{preset:<{column}}{lines[0]}")
         for line in lines[1:]:
-            typer.echo(" " * NAME_WIDTH + line)
+            typer.echo(" " * column + line)

@@ -61,9 +61,10 @@ def make_loaders(config: Config, data: PreparedData, rank: int = 0, world: int =
     }
     for split, stream in streams.items():
         if (stream.size < 2 * d.seq_len) if starts[split] is None else not starts[split].size:
+            need = f" (it needs {2 * d.seq_len:,} at least)" if starts[split] is None else ""
             raise TunesmithError(
                 f"the {split} split of {data.folder} has {stream.size} tokens, too few for windows of "
-                f"data.seq_len = {d.seq_len}; prepare more music or lower data.seq_len"
+                f"data.seq_len = {d.seq_len}{need}; prepare more music or lower data.seq_len"
             )
     train = WindowSampler(
         streams["train"].size,
