@@ -86,9 +86,21 @@ bench-tokens: $(STAMP)
 pretrained: $(STAMP)
 	$(BIN)/python -m tunesmith.pipeline.pretrained $(PRETRAINED_ARGS)
 
+# Every command in README.md, run as written in a fresh copy of the repository with small budgets (steps, not
+# hours; `make demo` becomes `tunesmith demo --steps 4`): one line per command, ok or FAILED. About 10 minutes.
+.PHONY: readme-check
+readme-check: $(STAMP)
+	$(BIN)/python scripts/readme_commands.py $(README_ARGS)
+
+# The studio's browser tests, keeping a screenshot of every state in docs/screenshots (the README's pictures).
+.PHONY: screenshots
+screenshots: $(STAMP)
+	TUNESMITH_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/web/test_web_compose_browser.py \
+		tests/web/test_web_browser_runs.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) demo-output
