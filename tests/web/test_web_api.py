@@ -355,11 +355,11 @@ def test_audio_models_are_refused_with_the_command_that_serves_them(tmp_path: Pa
     from tunesmith.representations import get
     from tunesmith.sampling import SampleSettings
     from tunesmith.web import door
-    from tunesmith.web.generate import compose
+    from tunesmith.web.generate import Studio, compose
 
     loaded = SimpleNamespace(representation=get("audio-wave").fit([]), model=None)
     with pytest.raises(TunesmithError, match="--prime-audio"):
-        compose(loaded, SampleSettings(num=1), lambda: tmp_path, lambda stage: None, lambda piece: None)
+        compose(loaded, SampleSettings(num=1), Studio(lambda: tmp_path, lambda stage: None, lambda piece: None))
     with pytest.raises(door.FieldProblem, match="--prime-audio") as refused:  # and at the door, by field
         door.check_request(loaded, {"primer": "", "constrain": False}, SampleSettings(num=1))
     assert refused.value.field == "model"

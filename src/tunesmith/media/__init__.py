@@ -109,6 +109,18 @@ OnStage = Callable[[str], None]  # what a job is doing now, in words
 OnPiece = Callable[[StudioPiece], None]  # a finished piece, handed over at once
 
 
+@dataclass
+class Studio:
+    """Where a studio request's pieces go and how they sound: each is written into ``new_folder()``, the work
+    is told through ``on_stage`` and each finished piece handed to ``on_piece`` at once."""
+
+    new_folder: NewFolder
+    on_stage: OnStage
+    on_piece: OnPiece
+    audio: Any = None  # AudioOptions: playback's tempo and instrument (None: the tune's own, piano)
+    tune_book: bool = False  # hold --constrain to a tune book's header, as when a kind of tune is asked for
+
+
 class Medium(ABC):
     """One medium's whole life cycle; subclasses fill in the abstract methods."""
 
@@ -180,20 +192,8 @@ class Medium(ABC):
         """``tunesmith sample``: generate ``settings.num`` pieces of ``loaded`` into ``out``, with their report."""
 
     @abstractmethod
-    def compose(
-        self,
-        loaded: Any,
-        settings: SampleSettings,
-        new_folder: NewFolder,
-        on_stage: OnStage,
-        on_piece: OnPiece,
-        *,
-        audio: Any = None,
-        tune_book: bool = False,
-    ) -> None:
-        """The studio: generate, check and render pieces one folder each, handing each over when it is ready.
-        ``audio`` (``AudioOptions``) sets playback's tempo and instrument; ``tune_book`` holds ``--constrain`` to a
-        tune book's header, as when a kind of tune is asked for."""
+    def compose(self, loaded: Any, settings: SampleSettings, studio: Studio) -> None:
+        """The studio: generate, check and render pieces one folder each, handing each over when it is ready."""
 
     # -- evaluation -------------------------------------------------------------------------------------
 

@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING, Any
 from tunesmith.errors import TunesmithError
 from tunesmith.media import (
     Medium,
-    NewFolder,
-    OnPiece,
-    OnStage,
     PrepareRequest,
     SampleRequest,
+    Studio,
     refuse_sample_rate,
 )
 from tunesmith.media.abc_prepare import prepare_abc
@@ -120,27 +118,18 @@ class AbcMedium(Medium):
             grammar_profile=tune_book(loaded.corpus) if request.kind() else None,
         )
 
-    def compose(
-        self,
-        loaded: Any,
-        settings: SampleSettings,
-        new_folder: NewFolder,
-        on_stage: OnStage,
-        on_piece: OnPiece,
-        *,
-        audio: Any = None,
-        tune_book: bool = False,
-    ) -> None:
+    def compose(self, loaded: Any, settings: SampleSettings, studio: Studio) -> None:
         from tunesmith.media import abc_kind
         from tunesmith.media.abc_samples import generate_tunes
         from tunesmith.media.abc_studio import studio_piece
 
-        on_stage("writing")
-        grammar = abc_kind.tune_book(loaded.corpus) if tune_book else loaded.corpus
+        studio.on_stage("writing")
+        grammar = abc_kind.tune_book(loaded.corpus) if studio.tune_book else loaded.corpus
         generated = generate_tunes(loaded.model, loaded.representation, settings, grammar)
         for number, tune in enumerate(generated, start=1):
-            on_stage(f"rendering tune {number} of {len(generated)}")
-            on_piece(studio_piece(loaded.representation, tune, number, new_folder(), loaded.corpus, audio))
+            studio.on_stage(f"rendering tune {number} of {len(generated)}")
+            piece = studio_piece(loaded.representation, tune, number, studio.new_folder(), loaded.corpus, studio.audio)
+            studio.on_piece(piece)
 
     def evaluation_group(self, loaded: Any, chunks: list[SampleSettings], temperature: float, folder: Path) -> Group:
         from tunesmith.media.abc_evaluate import evaluation_group

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.errors import TunesmithError
-from tunesmith.media import Medium, NewFolder, OnPiece, OnStage, PrepareRequest, SampleRequest
+from tunesmith.media import Medium, PrepareRequest, SampleRequest, Studio
 from tunesmith.media.audio_prepare import prepare_audio
 from tunesmith.representations import Representation
 
@@ -73,17 +73,7 @@ class AudioMedium(Medium):
             extra=extra,
         )
 
-    def compose(
-        self,
-        loaded: Any,
-        settings: SampleSettings,
-        new_folder: NewFolder,
-        on_stage: OnStage,
-        on_piece: OnPiece,
-        *,
-        audio: Any = None,
-        tune_book: bool = False,
-    ) -> None:
+    def compose(self, loaded: Any, settings: SampleSettings, studio: Studio) -> None:
         """A sound model continues a recording; the studio composes notes."""
         raise TunesmithError(
             f"'{loaded.representation.name}' models continue a recording; "

@@ -11,11 +11,9 @@ from tunesmith.errors import TunesmithError
 from tunesmith.media import (
     STUDIO_STEM,
     Medium,
-    NewFolder,
-    OnPiece,
-    OnStage,
     PrepareRequest,
     SampleRequest,
+    Studio,
     StudioPiece,
     refuse_sample_rate,
 )
@@ -94,26 +92,16 @@ class MidiMedium(Medium):
             onset_weight=loaded.config.train.onset_weight,
         )
 
-    def compose(
-        self,
-        loaded: Any,
-        settings: SampleSettings,
-        new_folder: NewFolder,
-        on_stage: OnStage,
-        on_piece: OnPiece,
-        *,
-        audio: Any = None,
-        tune_book: bool = False,
-    ) -> None:
+    def compose(self, loaded: Any, settings: SampleSettings, studio: Studio) -> None:
         """Decode each piece, write MIDI, WAV and a piano-roll PNG, with the checks ``sample`` reports."""
         rep = loaded.representation
         if settings.primer:
             raise TunesmithError("the primer is ABC text; a MIDI model takes none here (use tunesmith sample)")
-        on_stage("writing")
+        studio.on_stage("writing")
         arrays = self.generate(loaded.model, rep, settings, onset_weight=loaded.config.train.onset_weight)
         for number, (array, ended) in enumerate(arrays, start=1):
-            on_stage(f"rendering piece {number} of {len(arrays)}")
-            on_piece(studio_piece(rep, array, ended, number, new_folder(), audio))
+            studio.on_stage(f"rendering piece {number} of {len(arrays)}")
+            studio.on_piece(studio_piece(rep, array, ended, number, studio.new_folder(), studio.audio))
 
     def evaluation_group(self, loaded: Any, chunks: list[SampleSettings], temperature: float, folder: Path) -> Group:
         from tunesmith.media.midi_evaluate import evaluation_group

@@ -31,7 +31,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.web import door, schemas, tunes
 from tunesmith.web.apidocs import operations
 from tunesmith.web.catalog import ModelCatalog
-from tunesmith.web.generate import compose, settings_for
+from tunesmith.web.generate import Studio, compose, settings_for
 from tunesmith.web.jobs import Job, JobQueue, QueueFull
 from tunesmith.web.runs import run_view
 from tunesmith.web.store import RESULT_ID, ResultStore, default_store
@@ -107,15 +107,14 @@ def create_app(
                 "settings": {**{k: v for k, v in request.items() if k != "model"}, "seed": job.seed},
             }
             settings = settings_for(request, job.seed)
-            compose(
-                loaded,
-                replace(settings, primer=door.header_primer(loaded, request, settings)),
+            studio = Studio(
                 store.new_folder,
                 lambda stage: job.update(stage=stage),
                 lambda piece: job.add(store.save(piece, about)),
                 audio=door.playback(request),
                 tune_book=door.kind_asked(request),
             )
+            compose(loaded, replace(settings, primer=door.header_primer(loaded, request, settings)), studio)
         except door.FieldProblem as problem:
             job.update(error_field=problem.field)
             raise

@@ -8,12 +8,10 @@ WAV and a piano-roll PNG) as well as an ABC one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from tunesmith.errors import TunesmithError
-from tunesmith.media import STUDIO_STEM, StudioPiece
+from tunesmith.media import STUDIO_STEM, Studio, StudioPiece
 
 STEM = STUDIO_STEM
 MEDIA_TYPES = {
@@ -47,23 +45,14 @@ def settings_for(request: dict[str, Any], seed: int) -> Any:
     )
 
 
-def compose(
-    loaded: Any,
-    settings: Any,
-    new_folder: Callable[[], Path],
-    on_stage: Callable[[str], None],
-    on_piece: Callable[[Piece], None],
-    *,
-    audio: Any = None,
-    tune_book: bool = False,
-) -> None:
-    """Generate ``settings.num`` pieces with ``loaded`` (a ``LoadedModel``), handing each over as soon as it is
-    checked and rendered: the model's medium writes them, with the same checks ``tunesmith sample`` reports,
-    and sounds them with ``audio`` (tempo and instrument). Raises TunesmithError for settings the model cannot
-    take."""
+def compose(loaded: Any, settings: Any, studio: Studio) -> None:
+    """Generate ``settings.num`` pieces with ``loaded`` (a ``LoadedModel``), handing each to ``studio.on_piece`` as
+    soon as it is checked and rendered: the model's medium writes them, with the same checks ``tunesmith sample``
+    reports, and sounds them with ``studio.audio`` (tempo and instrument). Raises TunesmithError for settings
+    the model cannot take."""
     from tunesmith import media
 
     medium = media.of(loaded.representation)
     if settings.constrain and not medium.constrains:
         raise TunesmithError("constrained sampling needs an ABC model; untick 'constrain'")
-    medium.compose(loaded, settings, new_folder, on_stage, on_piece, audio=audio, tune_book=tune_book)
+    medium.compose(loaded, settings, studio)
