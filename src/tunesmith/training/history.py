@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tunesmith.errors import TunesmithError
+from tunesmith.untrusted import finite
 
 
 @dataclass
@@ -87,7 +89,7 @@ def read_history(run: Path | str) -> History:
         raise TunesmithError(f"{path} has a row with a malformed epoch or step") from None
     columns = {name: _floats(rows, name) for name in fields if name.startswith(("train_", "val_"))}
     status = _status(run)
-    per_epoch = _steps_per_epoch(steps, status)
+    per_epoch = steps_per_epoch(steps.tolist(), status) or float(max(steps[-1], 1))
     x = np.minimum(epochs + 1.0, steps / per_epoch)  # whole epochs, except a last one cut short
     seconds = _seconds(_floats(rows, "seconds"))
     val = _tensorboard_validations(run, per_epoch, metrics)
@@ -115,16 +117,16 @@ def _status(run: Path) -> dict[str, Any]:
         return {}
 
 
-def _steps_per_epoch(steps: np.ndarray, status: dict[str, Any]) -> float:
-    """Optimizer steps in a whole epoch: the longest gap between rows (every row but the last is a whole
-    epoch), or, with a single row, what status.json's fractional epoch count implies."""
-    gaps = np.diff(np.concatenate([[0], steps]))
-    if steps.size >= 2:
-        return float(max(gaps.max(), 1))
+def steps_per_epoch(steps: Sequence[int], status: dict[str, Any]) -> float | None:
+    """Optimizer steps in a whole epoch, from ``metrics.csv``'s step column: the longest gap between rows
+    (every row but the last is a whole epoch), or, with a single row, what status.json's fractional epoch
+    count implies; None when neither says. The runs page counts epochs with it too."""
+    if len(steps) >= 2:
+        return float(max(max(b - a for a, b in zip([0, *steps], steps, strict=False)), 1))
     epochs = status.get("epochs")
-    if isinstance(epochs, (int, float)) and epochs > 0 and status.get("global_step") == int(steps[-1]):
+    if steps and finite(epochs) and epochs > 0 and status.get("global_step") == steps[-1]:
         return max(float(steps[-1]) / float(epochs), 1.0)
-    return float(max(steps[-1], 1))
+    return None
 
 
 def _seconds(column: np.ndarray) -> float:

@@ -7,7 +7,6 @@ to the job queue, so the event loop only ever waits on a queue or a file.
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -31,6 +30,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.web import door, schemas, tunes
 from tunesmith.web.apidocs import operations
 from tunesmith.web.catalog import ModelCatalog
+from tunesmith.web.door import for_people
 from tunesmith.web.generate import Studio, compose, settings_for
 from tunesmith.web.jobs import Job, JobQueue, QueueFull
 from tunesmith.web.runs import run_view
@@ -69,15 +69,6 @@ class BodyLimit:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
-
-
-def for_people(message: str) -> tuple[str, str | None]:
-    """A sampling error worded for the page: ``--top-k 200 …`` → (``top-k 200 …``, ``top_k``)."""
-    match = re.match(r"^--([a-z][a-z-]*)", message)
-    if not match:
-        return message, None
-    name = match.group(1).replace("-", "_")
-    return message[2:], name if name in schemas.RULES else None
 
 
 def create_app(

@@ -8,15 +8,16 @@ a job that stops with parser text.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tunesmith.errors import TextRefused, TunesmithError
+from tunesmith.web import schemas
 
 KIND_FIELDS = ("rhythm", "meter", "key")
 BOTH = "The menus and the primer both say how every tune begins: clear the primer or set the menus to any"
 CANNOT_BEGIN = "With Constrain, this model cannot begin a tune with that header: try another meter or key"
 AUDIO_MODEL = "This model continues recordings, and the studio composes notes: use tunesmith sample --prime-audio"
-SETTINGS = ("top_k", "top_p", "temperature", "max_length")
 
 
 class FieldProblem(TunesmithError):
@@ -94,9 +95,17 @@ def check_request(loaded: Any, request: dict[str, Any], settings: Any) -> None:
             raise FieldProblem("rhythm", CANNOT_BEGIN) from None
         raise FieldProblem("primer", primer_words(primer, refused)) from None
     except TunesmithError as exc:
-        words = str(exc).removeprefix("--")
-        field = words.partition(" ")[0].replace("-", "_")
-        raise FieldProblem(field if field in SETTINGS else "_", words[:1].upper() + words[1:]) from None
+        words, field = for_people(str(exc))
+        raise FieldProblem(field or "_", words[:1].upper() + words[1:]) from None
+
+
+def for_people(message: str) -> tuple[str, str | None]:
+    """A sampling error worded for the page: ``--top-k 200 …`` → (``top-k 200 …``, ``top_k``)."""
+    match = re.match(r"^--([a-z][a-z-]*)", message)
+    if not match:
+        return message, None
+    name = match.group(1).replace("-", "_")
+    return message[2:], name if name in schemas.RULES else None
 
 
 def _with(settings: Any, primer: str) -> Any:

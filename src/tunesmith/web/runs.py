@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.errors import TunesmithError
+from tunesmith.training.history import steps_per_epoch
 from tunesmith.untrusted import finite, read_bytes, read_json
 from tunesmith.web.run_curves import Rows, curve_svg, epochs_text
 
@@ -93,12 +94,7 @@ def _count(value: Any) -> int | None:
 def positions(rows: Rows, status: dict[str, Any]) -> list[float | None]:
     """Where each ``metrics.csv`` row lies in training, in epochs: whole epochs, except a last epoch cut short
     (a step budget, a time budget), as :mod:`tunesmith.training.history` counts them."""
-    steps = [s for s in (_count(r.get("step")) for r in rows) if s is not None]
-    per_epoch = None
-    if len(steps) >= 2:  # every row but the last is a whole epoch: the longest gap is one
-        per_epoch = max(max(b - a for a, b in zip([0, *steps], steps, strict=False)), 1)
-    elif steps and finite(status.get("epochs")) and status["epochs"] > 0 and status.get("global_step") == steps[-1]:
-        per_epoch = max(steps[-1] / status["epochs"], 1.0)  # one row: the trainer's own fraction says
+    per_epoch = steps_per_epoch([s for s in (_count(r.get("step")) for r in rows) if s is not None], status)
     out: list[float | None] = []
     for r in rows:
         epoch, step = _count(r.get("epoch")), _count(r.get("step"))

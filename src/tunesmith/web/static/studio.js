@@ -91,7 +91,8 @@ async function follow(job, place) {
   }
 }
 
-const fresh = (url, result) => url + (result.edits ? `?v=${result.edits}` : "");
+// After an edit the same file names hold new music: a version in the link keeps the browser from showing the old.
+const fresh = (url, result) => (result.edits ? `${url}${url.includes("?") ? "&" : "?"}v=${result.edits}` : url);
 const scoreFiles = (result) => result.files.filter((f) => f.kind === "score" || f.kind === "image");
 
 function list(root, items, make) {
@@ -115,7 +116,7 @@ function downloads(root, result, withPdf) {
   };
   if (withPdf) {
     scoreFiles(result).forEach((f, i, all) => {
-      if (f.kind === "score") link(fresh(f.url, result) + (result.edits ? "&" : "?") + "download=1", all.length > 1 ? `SVG p${i + 1}` : "SVG", "svg", f.name);
+      if (f.kind === "score") link(fresh(f.url + "?download=1", result), all.length > 1 ? `SVG p${i + 1}` : "SVG", "svg", f.name);
     });
     if (scoreFiles(result).some((f) => f.kind === "score")) link(fresh(`/api/results/${result.id}/pdf`, result), "PDF", "pdf", "");
   }
